@@ -1,0 +1,78 @@
+"""create_app(config): the only place that wires the sandbox together."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from emulator.config import Config, config_from_env
+from emulator.control.routes import CONTROL_PREFIX, control_blueprint, render_control_error
+from emulator.core.clock import WallClock, system_wall_clock
+from emulator.core.errors import SandboxError
+from emulator.providers import PROVIDERS
+from emulator.providers.base import Provider
+from emulator.state import Sandbox
+
+log = logging.getLogger("fattura_sandbox")
+
+
+def create_app(config: Config | None = None, *, wall_clock: WallClock = system_wall_clock) -> Flask:
+    config = config or config_from_env()
+    sandbox = Sandbox(config, wall_clock=wall_clock)
+    app = Flask("fattura_sandbox")
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["fattura_sandbox"] = sandbox
+    for provider in PROVIDERS:
+        app.register_blueprint(provider.blueprint(sandbox), url_prefix=provider.prefix)
+        sandbox.invoice_resolvers.append(provider.resolve_invoice)
+    app.register_blueprint(control_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
+    _install_time(app, sandbox)
+    _install_error_handlers(app, PROVIDERS)
+    return app
+
+
+def _install_time(app: Flask, sandbox: Sandbox) -> None:
+    @app.before_request
+    def _apply_due_events() -> None:
+        # Delays are data: whatever fell due since the last request happens before this one is served.
+        if not request.path.startswith(CONTROL_PREFIX + "/health"):
+            sandbox.process_due()
+
+
+def _provider_for(path: str, providers: tuple[Provider, ...]) -> Provider | None:
+    for provider in providers:
+        if path == provider.prefix or path.startswith(provider.prefix + "/"):
+            return provider
+    return None
+
+
+def _render(error: SandboxError, providers: tuple[Provider, ...]) -> Response:
+    provider = _provider_for(request.path, providers)
+    if provider is not None:
+        return provider.render_error(error)
+    return render_control_error(error)
+
+
+def _install_error_handlers(app: Flask, providers: tuple[Provider, ...]) -> None:
+    @app.errorhandler(SandboxError)
+    def _domain_error(error: SandboxError) -> Response:
+        return _render(error, providers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Response:
+        mapped = SandboxError(
+            error.description or error.name, status=error.code or 500, code=error.name.lower().replace(" ", "_")
+        )
+        response = _render(mapped, providers)
+        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        mapped = SandboxError("Internal error of the sandbox; it has been logged", status=500, code="internal_error")
+        return _render(mapped, providers)

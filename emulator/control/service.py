@@ -1,0 +1,230 @@
+"""The sandbox's own operations behind /_sandbox: no Flask here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from emulator import __version__
+from emulator.core.errors import BadRequest, Conflict, NotFound
+from emulator.core.tenancy import Account, account_owning, accounts_of
+from emulator.sdi.generator import InvoiceGenerator, PartySpec
+from emulator.sdi.lifecycle import Event, InvalidTransition
+from emulator.sdi.models import SdiInvoice
+from emulator.sdi.notifications import MessageType
+from emulator.sdi.outcomes import PlannedEvent
+from emulator.sdi.validation import ERROR_CATALOGUE, SdiError, describe
+from emulator.state import Sandbox
+
+MAX_INCOMING = 100
+P7M_ENCODINGS = ("der", "ber", "base64", "base64x2")
+
+
+def health(sandbox: Sandbox) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "version": __version__,
+        "now": sandbox.clock.now().isoformat(),
+        "providers": ["easytracking"],
+        "xsd_validation": sandbox.config.xsd_dir is not None,
+    }
+
+
+def clock_view(sandbox: Sandbox) -> dict[str, Any]:
+    return {"now": sandbox.clock.now().isoformat(), "frozen": sandbox.clock.frozen}
+
+
+def advance_clock(sandbox: Sandbox, payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict) or "advance_seconds" not in payload:
+        raise BadRequest('The body must be {"advance_seconds": N} with N >= 0')
+    seconds = payload["advance_seconds"]
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds != seconds:
+        raise BadRequest("advance_seconds must be a number of seconds")
+    if seconds < 0:
+        raise BadRequest("Virtual time only moves forward: advance_seconds must be >= 0")
+    if seconds > 100 * 365 * 86400:
+        raise BadRequest("advance_seconds is limited to 100 years")
+    now, processed = sandbox.advance_clock(float(seconds))
+    return {"now": now.isoformat(), "frozen": sandbox.clock.frozen, "events_processed": processed}
+
+
+def list_accounts(session: Session) -> dict[str, Any]:
+    return {"accounts": [a.public_view() for a in accounts_of(session)]}
+
+
+# -- incoming invoices -----------------------------------------------------------------------
+
+
+def _recipient(session: Session, fiscal_id: Any) -> tuple[Account, str]:
+    if not isinstance(fiscal_id, str) or not fiscal_id.strip():
+        raise BadRequest("recipient must be the fiscal id (P.IVA or codice fiscale) of a sandbox account")
+    cleaned = fiscal_id.strip().upper()
+    if cleaned.startswith("IT") and cleaned[2:].isdigit():
+        cleaned = cleaned[2:]
+    owners = account_owning(session, cleaned, cleaned)
+    if not owners:
+        raise NotFound(f"No sandbox account owns the fiscal id {fiscal_id}")
+    return owners[0], cleaned
+
+
+def create_incoming(sandbox: Sandbox, session: Session, payload: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise BadRequest('The body must be a JSON object like {"recipient": "<fiscal id>", "count": 1}')
+    account, fiscal_id = _recipient(session, payload.get("recipient"))
+    count = payload.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_INCOMING:
+        raise BadRequest(f"count must be an integer between 1 and {MAX_INCOMING}")
+    signed = payload.get("signed", False)
+    if not isinstance(signed, bool):
+        raise BadRequest("signed must be true or false")
+    encoding = payload.get("encoding", "der")
+    if encoding not in P7M_ENCODINGS:
+        raise BadRequest(f"encoding must be one of {', '.join(P7M_ENCODINGS)}")
+    xml = payload.get("xml")
+    if xml is not None and (not isinstance(xml, str) or not xml.strip()):
+        raise BadRequest("xml must be the invoice as a string")
+    created = []
+    generator = InvoiceGenerator(sandbox.ids.randint(0, 2**31))
+    for _ in range(1 if xml else count):
+        file_name, content = (
+            _given_invoice(xml, session) if xml else _generated_invoice(sandbox, generator, account, fiscal_id)
+        )
+        if signed:
+            content = sandbox.signer.make_p7m(content, encoding=encoding)
+            file_name += ".p7m"
+        created.append(_deliver(sandbox, session, account, file_name, content))
+    return {"invoices": created}
+
+
+def _generated_invoice(
+    sandbox: Sandbox, generator: InvoiceGenerator, account: Account, fiscal_id: str
+) -> tuple[str, bytes]:
+    is_vat = fiscal_id.isdigit() and len(fiscal_id) == 11
+    customer = PartySpec(
+        vat=fiscal_id if is_vat else None,
+        fiscal_code=None if is_vat else fiscal_id,
+        name=account.profile.get("name"),
+    )
+    invoice = generator.generate(
+        customer=customer,
+        issue_date=sandbox.clock.now_rome().date(),
+        recipient_code=account.profile.get("recipient_code"),
+    )
+    return invoice.file_name, invoice.xml
+
+
+def _given_invoice(xml: str, session: Session) -> tuple[str, bytes]:
+    from emulator.core.xmlsafe import parse_xml
+    from emulator.sdi.fatturapa import NotAnInvoiceError, parse_invoice
+
+    content = xml.encode("utf-8")
+    try:
+        parsed = parse_invoice(parse_xml(content))
+    except (ValueError, NotAnInvoiceError) as exc:
+        raise BadRequest(f"xml is not a FatturaPA invoice: {exc}") from None
+    country = parsed.transmitter.country or "IT"
+    code = parsed.transmitter.vat or parsed.supplier.vat or "00000000000"
+    progressive = (parsed.progressive or "00001")[:5]
+    base = f"{country}{code}_{progressive}"
+    taken = session.execute(
+        select(func.count()).select_from(SdiInvoice).where(SdiInvoice.file_name.like(f"{base}%"))
+    ).scalar_one()
+    name = f"{base}.xml" if not taken else f"{country}{code}_{_suffix(taken)}.xml"
+    return name, content
+
+
+def _suffix(n: int) -> str:
+    from emulator.core.ids import base62
+
+    return ("Z" + base62(n))[-5:].rjust(5, "0")
+
+
+def _deliver(sandbox: Sandbox, session: Session, account: Account, file_name: str, content: bytes) -> dict[str, Any]:
+    reception = sandbox.engine.receive(
+        session, file_name=file_name, content=content, channel="sdi", sender_account_id=None,
+        plan=[PlannedEvent(Event.RC, 0)],
+    )
+    if reception.errors:
+        summary = "; ".join(f"{e.code} {e.description}" for e in reception.errors)
+        raise BadRequest(f"The SDI would reject this invoice: {summary}", errors=[e.code for e in reception.errors])
+    reception.invoice.recipient_account_id = account.id
+    sandbox.engine.process_due(session)
+    invoice = reception.invoice
+    metadata = next((n for n in invoice.notifications if n.type == MessageType.MT.value), None)
+    return {
+        "sdi_id": invoice.sdi_id,
+        "file_name": invoice.file_name,
+        "metadata_file_name": metadata.file_name if metadata else None,
+        "received_at": invoice.received_at.isoformat(),
+        "recipient": {"provider": account.provider, "tenant": account.tenant},
+    }
+
+
+# -- forced notifications -----------------------------------------------------------------------
+
+
+def force_notification(sandbox: Sandbox, session: Session, payload: Any, resolvers: list[Any]) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise BadRequest('The body must be {"invoice": "<file name or id>", "type": "RC|NS|MC|AT|NE_EC01|NE_EC02|DT"}')
+    invoice = _find_invoice(session, payload.get("invoice"), resolvers)
+    try:
+        event = Event(str(payload.get("type", "")).upper())
+    except ValueError:
+        raise BadRequest("type must be one of " + ", ".join(e.value for e in Event)) from None
+    errors = _forced_errors(payload.get("errors"), event)
+    try:
+        notification = sandbox.engine.force(session, invoice, event, errors)
+    except InvalidTransition as exc:
+        raise Conflict(str(exc), code="invalid_transition") from None
+    return {
+        "type": notification.type,
+        "file_name": notification.file_name,
+        "sdi_id": invoice.sdi_id,
+        "invoice_file_name": invoice.file_name,
+        "state": invoice.state,
+        "emitted_at": notification.emitted_at.isoformat(),
+    }
+
+
+def _forced_errors(raw: Any, event: Event) -> list[SdiError]:
+    if raw is None:
+        return []
+    if event is not Event.NS:
+        raise BadRequest("errors can only be given for type NS")
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest('errors must be a non-empty list like [{"code": "00305"}]')
+    result = []
+    for item in raw:
+        code = item.get("code") if isinstance(item, dict) else None
+        if not isinstance(code, str) or code not in ERROR_CATALOGUE:
+            raise BadRequest(f"Unknown SDI error code {code!r}; known codes: {', '.join(sorted(ERROR_CATALOGUE))}")
+        error = describe(code)
+        description = item.get("description")
+        if isinstance(description, str) and description:
+            error = SdiError(code=code, description=description, suggestion=error.suggestion)
+        result.append(error)
+    return result
+
+
+def _find_invoice(session: Session, reference: Any, resolvers: list[Any]) -> SdiInvoice:
+    if isinstance(reference, int) and not isinstance(reference, bool):
+        reference = str(reference)
+    if not isinstance(reference, str) or not reference.strip():
+        raise BadRequest("invoice must be the SDI file name, the IdentificativoSdI or a provider id of a sent invoice")
+    reference = reference.strip()
+    matches = list(
+        session.execute(select(SdiInvoice).where(func.lower(SdiInvoice.file_name) == reference.lower())).scalars()
+    )
+    if not matches and reference.isdigit():
+        matches = list(session.execute(select(SdiInvoice).where(SdiInvoice.sdi_id == int(reference))).scalars())
+    if not matches:
+        for resolve in resolvers:
+            matches.extend(resolve(session, reference))
+    unique = {m.id: m for m in matches}
+    if not unique:
+        raise NotFound(f"No sent invoice matches {reference!r}")
+    if len(unique) > 1:
+        raise Conflict(f"{reference!r} matches {len(unique)} invoices: use the SDI file name", code="ambiguous")
+    return next(iter(unique.values()))

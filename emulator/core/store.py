@@ -1,0 +1,133 @@
+"""Persistent state of one sandbox instance: SQLAlchemy over SQLite (file or memory) or any URL.
+
+Every model of every package registers on ``Base``; ``Store`` owns the engine, serialises writes
+(SQLite allows one writer) and knows how to wipe everything for ``POST /_sandbox/reset``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, TypeDecorator, create_engine, event, select
+from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Meta(Base):
+    """Small key/value facts of the instance: clock anchors, signing key, sequences."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Sequence(Base):
+    __tablename__ = "sequences"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+# Keys of Meta that survive a reset: they describe the instance, not its state.
+PERSISTENT_META_KEYS = frozenset({"clock_virtual_anchor", "clock_wall_anchor", "signer_key", "signer_cert"})
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        if ":memory:" in url:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if ":memory:" not in url:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._lock = threading.RLock()
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: committed on success, rolled back on any exception."""
+        with self._lock, self._sessions() as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def wipe(self) -> None:
+        """Delete every row of every table except the instance facts in PERSISTENT_META_KEYS."""
+        with self.transaction() as session:
+            for table in reversed(Base.metadata.sorted_tables):
+                if table.name == Meta.__tablename__:
+                    session.execute(table.delete().where(table.c.key.not_in(PERSISTENT_META_KEYS)))
+                else:
+                    session.execute(table.delete())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def get_meta(session: Session, key: str) -> str | None:
+    row = session.get(Meta, key)
+    return None if row is None else row.value
+
+
+def set_meta(session: Session, key: str, value: str) -> None:
+    row = session.get(Meta, key)
+    if row is None:
+        session.add(Meta(key=key, value=value))
+    else:
+        row.value = value
+
+
+def next_value(session: Session, name: str, start: int = 1) -> int:
+    """Next number of a named sequence (persisted, so ids never repeat across restarts)."""
+    row = session.execute(select(Sequence).where(Sequence.name == name)).scalar_one_or_none()
+    if row is None:
+        session.add(Sequence(name=name, value=start))
+        session.flush()
+        return start
+    row.value += 1
+    return row.value
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware instants stored as naive UTC (SQLite has no time zones)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)

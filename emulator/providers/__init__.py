@@ -1,0 +1,8 @@
+"""Provider façades. A new provider is a new folder and one line here."""
+
+from __future__ import annotations
+
+from emulator.providers.base import Provider
+from emulator.providers.easytracking import PROVIDER as EASYTRACKING
+
+PROVIDERS: tuple[Provider, ...] = (EASYTRACKING,)

@@ -1,0 +1,128 @@
+"""Easy Tracking HTTP routes (active cycle, routes v2–v4). Parse, call one service function, serialise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy.orm import Session
+
+from emulator.core.http import json_body, json_response
+from emulator.core.tenancy import Account
+from emulator.providers.easytracking import auth, service
+from emulator.providers.easytracking.queries import list_query, parse_top
+from emulator.state import Sandbox
+
+ALL_ROUTES = "<any(v2, v3, v4):route>"
+# InvoiceNotifications lists, jobs, active-invoices and the fase methods arrived with route v3.
+V3_ROUTES = "<any(v3, v4):route>"
+
+
+def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
+    bp = Blueprint("easytracking", __name__)
+    settings = sandbox.config
+
+    def authenticated(call: Callable[[Session, Account], Response]) -> Response:
+        with sandbox.transaction() as session:
+            account = auth.authenticate(session, request.headers.get("Authorization"), now=sandbox.clock.now())
+            return call(session, account)
+
+    def ok() -> Response:
+        return Response(status=200)
+
+    @bp.post("/api/Token/AccessToken")
+    def access_token() -> Response:
+        payload = json_body(required=False) if request.get_data() else None
+        with sandbox.transaction() as session:
+            token = auth.access_token(
+                session, payload, now=sandbox.clock.now(), lifetime=settings.easytracking_token_seconds
+            )
+        return json_response(token)
+
+    @bp.post(f"/api/{ALL_ROUTES}/ActiveInvoices")
+    def upload(route: str) -> Response:
+        body = request.get_data()
+        return authenticated(
+            lambda s, a: json_response(
+                {"progressivoInvio": service.upload_invoice(s, sandbox.engine, a, route, body)}
+            )
+        )
+
+    @bp.get(f"/api/{ALL_ROUTES}/InvoiceNotifications")
+    def invoice_notifications(route: str) -> Response:
+        progressivo = request.args.get("progressivoInvio")
+        return authenticated(
+            lambda s, a: Response(service.invoice_notifications(s, a, progressivo), mimetype="application/xml")
+        )
+
+    @bp.get(f"/api/{V3_ROUTES}/InvoiceNotifications/new-active-notifications")
+    def new_active_notifications(route: str) -> Response:
+        args = request.args
+        top = parse_top(args)
+        return authenticated(
+            lambda s, a: json_response(
+                service.new_active_notifications(
+                    s, a, owner_vat=args.get("ownerPIVA") or None, owner_cf=args.get("ownerCF") or None, top=top
+                )
+            )
+        )
+
+    @bp.post(f"/api/{V3_ROUTES}/InvoiceNotifications/jobs")
+    def book_notifications(route: str) -> Response:
+        payload = json_body()
+        return authenticated(
+            lambda s, a: json_response(
+                {"jobId": service.book_notifications(s, sandbox.engine, a, payload, settings.easytracking_job_seconds)},
+                status=202,
+            )
+        )
+
+    @bp.get(f"/api/{V3_ROUTES}/InvoiceNotifications/jobs/<job_id>")
+    def download_notifications(route: str, job_id: str) -> Response:
+        return authenticated(lambda s, a: _job_response(service.download_job(
+            s, sandbox.engine, a, job_id, service.NOTIFICATIONS_JOB)))
+
+    @bp.post(f"/api/{V3_ROUTES}/InvoiceNotifications/set-notifications-as-got")
+    def set_notifications_as_got(route: str) -> Response:
+        payload = json_body()
+        return authenticated(lambda s, a: (service.set_notifications_as_got(s, a, payload), ok())[1])
+
+    @bp.get(f"/api/{V3_ROUTES}/DownloadInvoices/active-invoices")
+    def active_invoices(route: str) -> Response:
+        query = list_query(request.args)
+        return authenticated(lambda s, a: json_response(service.active_invoices(s, a, query)))
+
+    @bp.post(f"/api/{V3_ROUTES}/DownloadInvoices/active/<any('doc-id', 'progressivo-invio'):by>/jobs")
+    def book_invoices(route: str, by: str) -> Response:
+        payload = json_body()
+        delay = settings.easytracking_job_seconds
+        return authenticated(
+            lambda s, a: json_response(
+                {"jobId": service.book_invoices(s, sandbox.engine, a, payload, by=by, delay=delay)}, status=202
+            )
+        )
+
+    @bp.get(f"/api/{V3_ROUTES}/DownloadInvoices/active/jobs/<job_id>")
+    def download_invoices(route: str, job_id: str) -> Response:
+        return authenticated(lambda s, a: _job_response(service.download_job(
+            s, sandbox.engine, a, job_id, service.INVOICES_JOB)))
+
+    @bp.post(f"/api/{V3_ROUTES}/ActiveInvoices/<any('doc-id', 'progressivo-invio'):by>/<any(set, clear):action>-fase-<any('1', '2'):fase>")
+    def fase(route: str, by: str, action: str, fase: str) -> Response:
+        payload = json_body()
+        return authenticated(
+            lambda s, a: (service.set_fase(s, a, payload, by=by, fase=int(fase), value=action == "set"), ok())[1]
+        )
+
+    return bp
+
+
+def _job_response(download: service.JobDownload) -> Response:
+    if not download.ready:
+        return json_response({"message": "Job in progress"}, status=202)
+    return Response(download.content, status=200, mimetype="application/octet-stream")
+
+
+def _unused(_: Any) -> None:  # pragma: no cover - keeps Any imported for typing of lambdas
+    return None

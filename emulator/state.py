@@ -1,0 +1,112 @@
+"""Everything one sandbox instance owns, built by ``create_app`` and reset by one call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from functools import cached_property
+
+from sqlalchemy.orm import Session
+
+from emulator.config import Config
+from emulator.core.accounts import load_account_specs
+from emulator.core.clock import VirtualClock, WallClock, system_wall_clock
+from emulator.core.ids import IdFactory
+from emulator.core.store import Store, get_meta, set_meta
+from emulator.core.tenancy import seed_accounts
+from emulator.sdi.engine import SdiEngine
+from emulator.sdi.models import SdiInvoice
+from emulator.sdi.outcomes import Delays, OutcomePolicy
+from emulator.sdi.signing import SandboxSigner
+from emulator.sdi.validation import SdiValidator
+
+
+class Sandbox:
+    def __init__(self, config: Config, *, wall_clock: WallClock = system_wall_clock) -> None:
+        self.config = config
+        self.account_specs = load_account_specs(config.accounts_file)
+        self.store = Store(config.database_url)
+        self.ids = IdFactory(config.seed)
+        self.clock = self._load_clock(wall_clock)
+        self.engine = SdiEngine(
+            clock=self.clock,
+            ids=self.ids,
+            validator=SdiValidator(config.xsd_dir),
+            policy=OutcomePolicy(Delays.from_mapping(config.sdi_delays)),
+            signer=lambda: self.signer,
+        )
+        # Providers add a function that finds invoices by their own ids (control API lookups).
+        self.invoice_resolvers: list[Callable[[Session, str], list[SdiInvoice]]] = []
+        with self.store.transaction() as session:
+            if not get_meta(session, "seeded"):
+                self._seed(session)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.store.transaction() as session:
+            yield session
+
+    # -- clock -----------------------------------------------------------------------------
+
+    def _load_clock(self, wall_clock: WallClock) -> VirtualClock:
+        with self.store.transaction() as session:
+            virtual = get_meta(session, "clock_virtual_anchor")
+            wall = get_meta(session, "clock_wall_anchor")
+        if virtual and wall:
+            return VirtualClock(
+                virtual_anchor=datetime.fromisoformat(virtual),
+                wall_anchor=datetime.fromisoformat(wall),
+                frozen=self.config.clock_frozen,
+                wall_clock=wall_clock,
+            )
+        start = datetime.fromisoformat(self.config.clock_start) if self.config.clock_start else wall_clock()
+        clock = VirtualClock(virtual_anchor=start, frozen=self.config.clock_frozen, wall_clock=wall_clock)
+        self._save_clock(clock)
+        return clock
+
+    def _save_clock(self, clock: VirtualClock) -> None:
+        virtual, wall = clock.anchors()
+        with self.store.transaction() as session:
+            set_meta(session, "clock_virtual_anchor", virtual.isoformat())
+            set_meta(session, "clock_wall_anchor", wall.isoformat())
+
+    def advance_clock(self, seconds: float) -> tuple[datetime, int]:
+        """Move virtual time forward and make everything that fell due happen, in order."""
+        now = self.clock.advance(seconds)
+        self._save_clock(self.clock)
+        return now, self.process_due()
+
+    def process_due(self) -> int:
+        with self.store.transaction() as session:
+            if not self.engine.has_due(session):
+                return 0
+            return self.engine.process_due(session)
+
+    # -- state -----------------------------------------------------------------------------
+
+    @cached_property
+    def signer(self) -> SandboxSigner:
+        """The sandbox SDI's signing key and certificate, made once per database."""
+        with self.store.transaction() as session:
+            key, cert = get_meta(session, "signer_key"), get_meta(session, "signer_cert")
+            if key and cert:
+                return SandboxSigner.from_pem(key.encode(), cert.encode())
+            signer = SandboxSigner.generate(self.clock.now())
+            key_pem, cert_pem = signer.to_pem()
+            set_meta(session, "signer_key", key_pem.decode())
+            set_meta(session, "signer_cert", cert_pem.decode())
+            return signer
+
+    def _seed(self, session: Session) -> None:
+        seed_accounts(session, self.account_specs)
+        set_meta(session, "seeded", "1")
+
+    def reset(self) -> None:
+        """All state gone, default accounts seeded again. Virtual time and the SDI key stay."""
+        self.store.wipe()
+        with self.store.transaction() as session:
+            self._seed(session)
+
+    def close(self) -> None:
+        self.store.dispose()
