@@ -64,7 +64,9 @@ def _install_error_handlers(app: Flask, providers: tuple[Provider, ...]) -> None
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
         mapped = SandboxError(
-            error.description or error.name, status=error.code or 500, code=error.name.lower().replace(" ", "_")
+            error.description or error.name,
+            status=error.code or 500,
+            code=error.name.lower().replace(" ", "_"),
         )
         response = _render(mapped, providers)
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
@@ -74,5 +76,7 @@ def _install_error_handlers(app: Flask, providers: tuple[Provider, ...]) -> None
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unexpected error serving %s %s", request.method, request.path)
-        mapped = SandboxError("Internal error of the sandbox; it has been logged", status=500, code="internal_error")
+        mapped = SandboxError(
+            "Internal error of the sandbox; it has been logged", status=500, code="internal_error"
+        )
         return _render(mapped, providers)

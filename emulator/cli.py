@@ -19,10 +19,15 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (FATTURA_SANDBOX_PORT, default 8080)")
     serve.add_argument("--db", help="SQLite path, :memory: or a database URL (FATTURA_SANDBOX_DB)")
     serve.add_argument("--xsd-dir", type=Path, help="directory of the official FatturaPA schemas")
-    serve.add_argument("--accounts-file", type=Path, help="accounts data file (default fixtures/accounts.json)")
+    serve.add_argument(
+        "--accounts-file", type=Path, help="accounts data file (default fixtures/accounts.json)"
+    )
     serve.add_argument("--seed", type=int, help="seed for ids and generated data (repeatable runs)")
     serve.add_argument(
-        "--frozen-clock", action="store_true", default=None, help="virtual time moves only via POST /_sandbox/clock"
+        "--frozen-clock",
+        action="store_true",
+        default=None,
+        help="virtual time moves only via POST /_sandbox/clock",
     )
     serve.add_argument("--threads", type=int, default=8, help="worker threads of the WSGI server")
     return parser

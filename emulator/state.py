@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from functools import cached_property
 
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,7 @@ class Sandbox:
         )
         # Providers add a function that finds invoices by their own ids (control API lookups).
         self.invoice_resolvers: list[Callable[[Session, str], list[SdiInvoice]]] = []
+        self.signer = self._load_signer()
         with self.store.transaction() as session:
             if not get_meta(session, "seeded"):
                 self._seed(session)
@@ -85,9 +85,8 @@ class Sandbox:
 
     # -- state -----------------------------------------------------------------------------
 
-    @cached_property
-    def signer(self) -> SandboxSigner:
-        """The sandbox SDI's signing key and certificate, made once per database."""
+    def _load_signer(self) -> SandboxSigner:
+        """The sandbox SDI's signing key and certificate, made once per database (kept by resets)."""
         with self.store.transaction() as session:
             key, cert = get_meta(session, "signer_key"), get_meta(session, "signer_cert")
             if key and cert:

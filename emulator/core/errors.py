@@ -12,7 +12,9 @@ class SandboxError(Exception):
     status: int = 400
     code: str = "bad_request"
 
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None, **details: Any) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, code: str | None = None, **details: Any
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details

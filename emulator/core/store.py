@@ -7,9 +7,9 @@ Every model of every package registers on ``Base``; ``Store`` owns the engine, s
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Integer, String, Text, TypeDecorator, create_engine, event, select

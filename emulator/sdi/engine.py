@@ -100,7 +100,9 @@ class SdiEngine:
                 is_duplicate_invoice=lambda p, body: self._invoice_taken(session, p, body.number, body.date),
             )
         flow = Flow.PA if parsed is not None and parsed.versione.upper() == "FPA12" else Flow.B2B
-        invoice = self._record(session, file_name, content, xml, parsed, flow, channel, sender_account_id, now)
+        invoice = self._record(
+            session, file_name, content, xml, parsed, flow, channel, sender_account_id, now
+        )
         invoice.errors = errors_param(errors)["errors"]
         steps = plan if plan is not None else self.policy.plan(parsed, errors, flow)
         self._schedule(session, invoice, steps, now)
@@ -125,7 +127,11 @@ class SdiEngine:
 
     @staticmethod
     def _file_name_taken(session: Session, name: str) -> bool:
-        query = select(func.count()).select_from(SdiInvoice).where(func.lower(SdiInvoice.file_name) == name.lower())
+        query = (
+            select(func.count())
+            .select_from(SdiInvoice)
+            .where(func.lower(SdiInvoice.file_name) == name.lower())
+        )
         return bool(session.execute(query).scalar_one())
 
     @staticmethod
@@ -133,12 +139,16 @@ class SdiEngine:
         """00404: same supplier, same year, same number, unless the earlier one was rejected."""
         if not number or not date:
             return False
-        query = select(func.count()).select_from(SdiInvoice).where(
-            SdiInvoice.supplier_vat == parsed.supplier.vat,
-            SdiInvoice.supplier_country == parsed.supplier.country,
-            SdiInvoice.number == number,
-            SdiInvoice.year == _year(date),
-            SdiInvoice.state != State.REJECTED.value,
+        query = (
+            select(func.count())
+            .select_from(SdiInvoice)
+            .where(
+                SdiInvoice.supplier_vat == parsed.supplier.vat,
+                SdiInvoice.supplier_country == parsed.supplier.country,
+                SdiInvoice.number == number,
+                SdiInvoice.year == _year(date),
+                SdiInvoice.state != State.REJECTED.value,
+            )
         )
         return bool(session.execute(query).scalar_one())
 
@@ -181,11 +191,15 @@ class SdiEngine:
         session.flush()
         return invoice
 
-    def _schedule(self, session: Session, invoice: SdiInvoice, steps: list[PlannedEvent], start: datetime) -> None:
+    def _schedule(
+        self, session: Session, invoice: SdiInvoice, steps: list[PlannedEvent], start: datetime
+    ) -> None:
         due = start
         for step in steps:
             due = due + timedelta(seconds=step.delay)
-            session.add(SdiEvent(invoice_id=invoice.id, event=step.event.value, due_at=due, params=step.params))
+            session.add(
+                SdiEvent(invoice_id=invoice.id, event=step.event.value, due_at=due, params=step.params)
+            )
         session.flush()
 
     # -- time ------------------------------------------------------------------------------
@@ -216,15 +230,22 @@ class SdiEngine:
             session.flush()
 
     def has_due(self, session: Session) -> bool:
-        query = select(func.count()).select_from(SdiEvent).where(
-            SdiEvent.status == "pending", SdiEvent.due_at <= self.clock.now()
+        query = (
+            select(func.count())
+            .select_from(SdiEvent)
+            .where(SdiEvent.status == "pending", SdiEvent.due_at <= self.clock.now())
         )
         return bool(session.execute(query).scalar_one())
 
     # -- emission --------------------------------------------------------------------------
 
     def apply(
-        self, session: Session, invoice: SdiInvoice, event: Event, at: datetime, params: dict[str, Any] | None = None
+        self,
+        session: Session,
+        invoice: SdiInvoice,
+        event: Event,
+        at: datetime,
+        params: dict[str, Any] | None = None,
     ) -> SdiNotification:
         """Move the invoice along the lifecycle and emit the file that goes with the move."""
         flow = Flow(invoice.flow)
@@ -240,7 +261,9 @@ class SdiEngine:
         self._schedule(session, invoice, self.policy.follow_ups(event, flow), at)
         return notification
 
-    def force(self, session: Session, invoice: SdiInvoice, event: Event, errors: list[SdiError]) -> SdiNotification:
+    def force(
+        self, session: Session, invoice: SdiInvoice, event: Event, errors: list[SdiError]
+    ) -> SdiNotification:
         """Emit ``event`` now, with whatever events must precede it; pending plans are dropped."""
         flow = Flow(invoice.flow)
         steps = path_to(State(invoice.state), event, flow)
@@ -279,7 +302,9 @@ class SdiEngine:
     ) -> SdiNotification:
         kind = message_type or MessageType(event.message_type if event else "MT")
         flow = Flow(invoice.flow)
-        sequence = 1 + sum(1 for n in invoice.notifications if n.type == kind.value and n.audience == audience)
+        sequence = 1 + sum(
+            1 for n in invoice.notifications if n.type == kind.value and n.audience == audience
+        )
         message_id = str(next_value(session, "message_id", start=self.ids.randint(10**9, 2 * 10**9)))
         data = self._notification_data(invoice, event, at, params, message_id)
         signer = None if kind is MessageType.MT else self._signer()

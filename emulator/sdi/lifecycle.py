@@ -68,7 +68,9 @@ TRANSITIONS: dict[tuple[State, Event], tuple[State, frozenset[Flow]]] = {
 
 class InvalidTransition(ValueError):
     def __init__(self, state: State, event: Event, flow: Flow) -> None:
-        super().__init__(f"the SDI does not emit {event.value} for a {flow.value} invoice in state '{state.value}'")
+        super().__init__(
+            f"the SDI does not emit {event.value} for a {flow.value} invoice in state '{state.value}'"
+        )
         self.state, self.event, self.flow = state, event, flow
 
 

@@ -15,7 +15,7 @@ on the real SDI.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -59,7 +59,7 @@ class PlannedEvent:
 TRIGGER_RE = re.compile(r"SANDBOX:(?P<outcome>NS(?::(?P<code>\d{5}))?|MC-AT|MC-RC|NE-EC01|NE-EC02|RC|MC|DT)")
 
 # Which value of the invoice a forced rejection quotes in its description, like the real SDI does.
-_QUOTED_VALUE = {
+_QUOTED_VALUE: dict[str, Callable[[ParsedInvoice], str | None]] = {
     "00300": lambda p: p.transmitter.vat,
     "00301": lambda p: p.supplier.vat,
     "00302": lambda p: p.supplier.fiscal_code,
@@ -84,7 +84,9 @@ def find_trigger(parsed: ParsedInvoice | None) -> re.Match[str] | None:
 
 
 def errors_param(errors: list[SdiError]) -> dict[str, Any]:
-    return {"errors": [{"code": e.code, "description": e.description, "suggestion": e.suggestion} for e in errors]}
+    return {
+        "errors": [{"code": e.code, "description": e.description, "suggestion": e.suggestion} for e in errors]
+    }
 
 
 def forced_rejection(code: str, parsed: ParsedInvoice | None) -> SdiError:
@@ -112,7 +114,9 @@ class OutcomePolicy:
     def _reserved_area_only(parsed: ParsedInvoice) -> bool:
         return (parsed.recipient_code or "") == "0000000" and not parsed.recipient_pec
 
-    def _triggered(self, trigger: re.Match[str], parsed: ParsedInvoice | None, flow: Flow) -> list[PlannedEvent]:
+    def _triggered(
+        self, trigger: re.Match[str], parsed: ParsedInvoice | None, flow: Flow
+    ) -> list[PlannedEvent]:
         d = self.delays
         outcome = trigger.group("outcome")
         if outcome.startswith("NS"):

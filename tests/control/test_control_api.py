@@ -22,7 +22,9 @@ def test_health_and_clock(client: FlaskClient) -> None:
 
 
 def test_accounts_have_two_tenants_with_valid_disjoint_ids(client: FlaskClient) -> None:
-    accounts = [a for a in client.get("/_sandbox/accounts").get_json()["accounts"] if a["provider"] == "easytracking"]
+    accounts = [
+        a for a in client.get("/_sandbox/accounts").get_json()["accounts"] if a["provider"] == "easytracking"
+    ]
     assert {a["tenant"] for a in accounts} == {"sandbox", "other"}
     seen: set[str] = set()
     for account in accounts:
@@ -42,8 +44,9 @@ def test_reset_forgets_everything_and_invalidates_tokens(client: FlaskClient) ->
     assert client.post("/_sandbox/reset").status_code == 200
     assert upload(client, tok, invoice(progressive="R0001")).status_code == 401
     fresh = token(client)
-    listed = client.get("/easytracking/api/v4/DownloadInvoices/active-invoices", headers={
-        "Authorization": f"Bearer {fresh}"}).get_json()
+    listed = client.get(
+        "/easytracking/api/v4/DownloadInvoices/active-invoices", headers={"Authorization": f"Bearer {fresh}"}
+    ).get_json()
     assert listed == {"invoices": [], "total": 0}
 
 
@@ -56,11 +59,16 @@ def test_incoming_invoices_are_delivered_with_metadata(client: FlaskClient) -> N
         assert item["file_name"].endswith(".xml")
         assert item["metadata_file_name"] == item["file_name"][:-4] + "_MT_001.xml"
         assert item["recipient"] == {"provider": "easytracking", "tenant": "sandbox"}
-    signed = client.post("/_sandbox/incoming-invoices", json={"recipient": SANDBOX_VAT, "signed": True}).get_json()
+    signed = client.post(
+        "/_sandbox/incoming-invoices", json={"recipient": SANDBOX_VAT, "signed": True}
+    ).get_json()
     assert signed["invoices"][0]["file_name"].endswith(".xml.p7m")
     unknown = client.post("/_sandbox/incoming-invoices", json={"recipient": "01879020517"})
     assert unknown.status_code == 404
-    assert client.post("/_sandbox/incoming-invoices", json={"recipient": SANDBOX_VAT, "count": 0}).status_code == 400
+    assert (
+        client.post("/_sandbox/incoming-invoices", json={"recipient": SANDBOX_VAT, "count": 0}).status_code
+        == 400
+    )
 
 
 def test_forced_notifications_follow_the_lifecycle(client: FlaskClient) -> None:
@@ -75,12 +83,17 @@ def test_forced_notifications_follow_the_lifecycle(client: FlaskClient) -> None:
     assert again.status_code == 409
     assert again.get_json()["error"]["code"] == "invalid_transition"
     b2b = upload(client, tok, invoice(progressive="S0002", seed=5)).get_json()["progressivoInvio"]
-    ns = client.post("/_sandbox/sdi/notifications",
-                     json={"invoice": b2b, "type": "NS", "errors": [{"code": "00305"}]})
+    ns = client.post(
+        "/_sandbox/sdi/notifications", json={"invoice": b2b, "type": "NS", "errors": [{"code": "00305"}]}
+    )
     assert ns.status_code == 201 and ns.get_json()["state"] == "rejected"
     # the scheduled RC no longer happens
     advance(client, 3600)
     assert client.post("/_sandbox/sdi/notifications", json={"invoice": b2b, "type": "DT"}).status_code == 409
-    assert client.post("/_sandbox/sdi/notifications", json={"invoice": "nope", "type": "RC"}).status_code == 404
-    bad = client.post("/_sandbox/sdi/notifications", json={"invoice": b2b, "type": "NS", "errors": [{"code": "9"}]})
+    assert (
+        client.post("/_sandbox/sdi/notifications", json={"invoice": "nope", "type": "RC"}).status_code == 404
+    )
+    bad = client.post(
+        "/_sandbox/sdi/notifications", json={"invoice": b2b, "type": "NS", "errors": [{"code": "9"}]}
+    )
     assert bad.status_code == 400

@@ -27,6 +27,9 @@ def _resolve(session: Session, reference: str) -> list[SdiInvoice]:
 
 
 PROVIDER = Provider(
-    name="easytracking", prefix="/easytracking", blueprint=_blueprint, render_error=render_error,
+    name="easytracking",
+    prefix="/easytracking",
+    blueprint=_blueprint,
+    render_error=render_error,
     resolve_invoice=_resolve,
 )

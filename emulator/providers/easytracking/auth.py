@@ -39,8 +39,10 @@ def _secret(session: Session) -> str:
 def access_token(session: Session, payload: Any, *, now: datetime, lifetime: int) -> str:
     """Check the five documented fields and issue a token; anything wrong is a 401."""
     if not isinstance(payload, dict):
-        raise Unauthorized("The request body must be a JSON object with apiName, clientName, clientSecret, "
-                           "username and password")
+        raise Unauthorized(
+            "The request body must be a JSON object with apiName, clientName, clientSecret, "
+            "username and password"
+        )
     expected = {"apiName": API_NAME, "clientName": CLIENT_NAME, "clientSecret": CLIENT_SECRET}
     for field, value in expected.items():
         if payload.get(field) != value:
@@ -49,7 +51,11 @@ def access_token(session: Session, payload: Any, *, now: datetime, lifetime: int
     account = session.execute(
         select(Account).where(Account.provider == PROVIDER, Account.username == username)
     ).scalar_one_or_none()
-    if account is None or not isinstance(password, str) or not secrets.compare_digest(account.password, password):
+    if (
+        account is None
+        or not isinstance(password, str)
+        or not secrets.compare_digest(account.password, password)
+    ):
         raise Unauthorized("Invalid username or password")
     claims = {
         "iss": ISSUER,

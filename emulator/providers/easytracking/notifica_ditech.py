@@ -7,6 +7,7 @@ from datetime import datetime
 from lxml import etree
 
 from emulator.core.clock import ROME
+from emulator.providers.easytracking.models import EtDocument
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSD = "http://www.w3.org/2001/XMLSchema"
@@ -21,29 +22,27 @@ def _add(parent: etree._Element, tag: str, text: str | None) -> None:
 def notifica_ditech(
     *,
     kind: str,
-    document: object,
+    document: EtDocument,
     at: datetime,
     sdi_id: int | None = None,
     errors: tuple[str, ...] = (),
 ) -> bytes:
-    """Render a NotificaDitech for an uploaded document (attribute access kept loose on purpose)."""
+    """Render the NotificaDitech of an uploaded document, element order as in the document's examples."""
     d = document
     root = etree.Element("NotificaDitech", nsmap=NSMAP)
-    _add(root, "IdPaese", getattr(d, "sender_country", None))
-    _add(root, "IdCodice", getattr(d, "sender_vat", None))
-    _add(root, "CodiceFiscale", getattr(d, "sender_cf", None))
-    _add(root, "IdPaeseCessionario", getattr(d, "receiver_country", None))
-    _add(root, "IdCodiceCessionario", getattr(d, "receiver_vat", None))
-    _add(root, "CodiceFiscaleCessionario", getattr(d, "receiver_cf", None) if not getattr(d, "receiver_vat") else None)
-    _add(root, "TipoDocumento", getattr(d, "document_type", None))
-    _add(root, "Data", getattr(d, "date", None))
-    _add(root, "Numero", getattr(d, "number", None))
-    _add(root, "IdPaeseTrasmittenteOrig", getattr(d, "transmitter_country", None))
-    _add(root, "IdCodiceTrasmittenteOrig", getattr(d, "transmitter_code", None))
-    _add(root, "ProgressivoInvioOrig", getattr(d, "progressivo_invio", None))
-    _add(root, "NomeFileFatturaOrig", getattr(d, "original_file_name", None))
-    progressivo_sdi = getattr(d, "progressivo_sdi", None)
-    _add(root, "ProgressivoInvioSDI", str(progressivo_sdi) if progressivo_sdi else None)
+    _add(root, "IdPaese", d.sender_country)
+    _add(root, "IdCodice", d.sender_vat)
+    _add(root, "CodiceFiscale", d.sender_cf)
+    _add(root, "IdPaeseCessionario", d.receiver_country)
+    _add(root, "IdCodiceCessionario", d.receiver_vat)
+    _add(root, "TipoDocumento", d.document_type)
+    _add(root, "Data", d.date)
+    _add(root, "Numero", d.number)
+    _add(root, "IdPaeseTrasmittenteOrig", d.transmitter_country)
+    _add(root, "IdCodiceTrasmittenteOrig", d.transmitter_code)
+    _add(root, "ProgressivoInvioOrig", d.progressivo_invio)
+    _add(root, "NomeFileFatturaOrig", d.original_file_name)
+    _add(root, "ProgressivoInvioSDI", str(d.progressivo_sdi) if d.progressivo_sdi else None)
     _add(root, "TipoNotifica", kind)
     _add(root, "IdentificativoSDI", str(sdi_id) if sdi_id else None)
     _add(root, "DataOraRicezioneNotifica", at.astimezone(ROME).strftime("%Y-%m-%d %H:%M"))

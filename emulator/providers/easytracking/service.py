@@ -69,7 +69,9 @@ def upload_invoice(session: Session, engine: SdiEngine, account: Account, route:
     if duplicate is not None:
         document.outcome = "SI"
         document.rejection = f'Fattura "{document.number}" esistente'
-        _intermediary_notification(session, document, now, errors=(f' Fattura "{document.number}" esistente',))
+        _intermediary_notification(
+            session, document, now, errors=(f' Fattura "{document.number}" esistente',)
+        )
         return progressivo
     document.progressivo_sdi = next_value(session, "easytracking_progressivo_sdi", start=2_275_500)
     reception = engine.receive(
@@ -118,16 +120,22 @@ def _progressivo_invio(session: Session, account: Account, route: str, parsed: P
 
 
 def _same_transmission(session: Session, account: Account, parsed: ParsedInvoice) -> bool:
-    query = select(func.count()).select_from(EtDocument).where(
-        EtDocument.account_id == account.id,
-        EtDocument.transmitter_code == parsed.transmitter.vat,
-        EtDocument.file_progressive == parsed.progressive,
+    query = (
+        select(func.count())
+        .select_from(EtDocument)
+        .where(
+            EtDocument.account_id == account.id,
+            EtDocument.transmitter_code == parsed.transmitter.vat,
+            EtDocument.file_progressive == parsed.progressive,
+        )
     )
     return bool(session.execute(query).scalar_one())
 
 
 def _document_with_progressivo(session: Session, account: Account, progressivo: str) -> EtDocument | None:
-    query = select(EtDocument).where(EtDocument.account_id == account.id, EtDocument.progressivo_invio == progressivo)
+    query = select(EtDocument).where(
+        EtDocument.account_id == account.id, EtDocument.progressivo_invio == progressivo
+    )
     return session.execute(query).scalar_one_or_none()
 
 
@@ -183,7 +191,12 @@ def _duplicate_of(session: Session, account: Account, document: EtDocument) -> E
 
 
 def _intermediary_notification(
-    session: Session, document: EtDocument, at: datetime, *, sdi_id: int | None = None, errors: tuple[str, ...] = ()
+    session: Session,
+    document: EtDocument,
+    at: datetime,
+    *,
+    sdi_id: int | None = None,
+    errors: tuple[str, ...] = (),
 ) -> EtNotification:
     kind = "SI" if errors else "OI"
     content = notifica_ditech(kind=kind, document=document, at=at, sdi_id=sdi_id, errors=errors)
@@ -255,10 +268,14 @@ def new_active_notifications(
         .where(EtNotification.account_id == account.id, EtNotification.got.is_(False))
     )
     query = _owner_filter(query, owner_vat, owner_cf)
-    rows = session.execute(query.order_by(EtNotification.created_at, EtNotification.id).limit(top + 1)).scalars()
+    rows = session.execute(
+        query.order_by(EtNotification.created_at, EtNotification.id).limit(top + 1)
+    ).scalars()
     found = list(rows)
     if len(found) > MAX_TOP:
-        raise PayloadTooLarge(f"More than {MAX_TOP} elements: narrow the request with top or the owner filters")
+        raise PayloadTooLarge(
+            f"More than {MAX_TOP} elements: narrow the request with top or the owner filters"
+        )
     items = [_notification_item(n) for n in found[:top]]
     return {"notifications": items, "total": len(items)}
 
@@ -281,7 +298,9 @@ def _owner_filter(query, owner_vat: str | None, owner_cf: str | None):  # type: 
 
 
 def set_notifications_as_got(session: Session, account: Account, payload: object) -> None:
-    for notification in _owned_notifications(session, account, id_list(payload, "notificationIds", integers=True)):
+    for notification in _owned_notifications(
+        session, account, id_list(payload, "notificationIds", integers=True)
+    ):
         notification.got = True
 
 
@@ -370,7 +389,7 @@ def _owned_documents(session: Session, account: Account, payload: object, *, by:
         keys = id_list(payload, "progressivoInvio", integers=False)
         column = EtDocument.progressivo_invio  # type: ignore[assignment]
     rows = session.execute(select(EtDocument).where(column.in_(keys), EtDocument.account_id == account.id))
-    found = {(d.id if by == "doc-id" else d.progressivo_invio): d for d in rows.scalars()}
+    found: dict[object, EtDocument] = {(d.id if by == "doc-id" else d.progressivo_invio): d for d in rows.scalars()}
     missing = [str(k) for k in keys if k not in found]
     if missing:
         name = "document ids" if by == "doc-id" else "progressivoInvio"
@@ -381,7 +400,9 @@ def _owned_documents(session: Session, account: Account, payload: object, *, by:
 # -- jobs (§7, §8, §11–§13) --------------------------------------------------------------------
 
 
-def book_notifications(session: Session, engine: SdiEngine, account: Account, payload: object, delay: int) -> str:
+def book_notifications(
+    session: Session, engine: SdiEngine, account: Account, payload: object, delay: int
+) -> str:
     notifications = _owned_notifications(session, account, id_list(payload, "notificationIds", integers=True))
     return _new_job(session, engine, account, NOTIFICATIONS_JOB, [n.id for n in notifications], delay)
 
@@ -393,7 +414,9 @@ def book_invoices(
     return _new_job(session, engine, account, INVOICES_JOB, [d.id for d in documents], delay)
 
 
-def _new_job(session: Session, engine: SdiEngine, account: Account, kind: str, items: list[int], delay: int) -> str:
+def _new_job(
+    session: Session, engine: SdiEngine, account: Account, kind: str, items: list[int], delay: int
+) -> str:
     now = engine.clock.now()
     job = EtJob(
         id=engine.ids.guid(),
@@ -408,7 +431,9 @@ def _new_job(session: Session, engine: SdiEngine, account: Account, kind: str, i
     return job.id
 
 
-def download_job(session: Session, engine: SdiEngine, account: Account, raw_id: str, kind: str) -> JobDownload:
+def download_job(
+    session: Session, engine: SdiEngine, account: Account, raw_id: str, kind: str
+) -> JobDownload:
     """202 while preparing, then the zip once; afterwards (or 24 h after booking) the job is gone."""
     job_id = guid(raw_id)
     now = engine.clock.now()
@@ -420,7 +445,11 @@ def download_job(session: Session, engine: SdiEngine, account: Account, raw_id: 
         raise Forbidden(f"Job {job_id} not found or not permitted")
     if now < job.ready_at:
         return JobDownload(ready=False)
-    content = _notifications_zip(session, job.items) if kind == NOTIFICATIONS_JOB else _invoices_zip(session, job.items)
+    content = (
+        _notifications_zip(session, job.items)
+        if kind == NOTIFICATIONS_JOB
+        else _invoices_zip(session, job.items)
+    )
     session.delete(job)
     return JobDownload(ready=True, content=content)
 
@@ -454,7 +483,8 @@ def _notifications_zip(session: Session, ids: list[int]) -> bytes:
 def _invoices_zip(session: Session, ids: list[int]) -> bytes:
     documents = [d for d in (session.get(EtDocument, i) for i in ids) if d is not None]
     files = [
-        (d.invoice.file_name, d.invoice.content) if d.invoice else (d.original_file_name, d.xml) for d in documents
+        (d.invoice.file_name, d.invoice.content) if d.invoice else (d.original_file_name, d.xml)
+        for d in documents
     ]
     index: list[Mapping[str, object]] = [
         {"docId": d.id, "progressivoInvio": d.progressivo_invio, "fileName": name}

@@ -31,7 +31,9 @@ def statuses(client: FlaskClient, tok: str, progressivo: str, route: str = "v4")
 
 def new_notifications(client: FlaskClient, tok: str, **query: str) -> dict:
     response = client.get(
-        "/easytracking/api/v4/InvoiceNotifications/new-active-notifications", query_string=query, headers=bearer(tok)
+        "/easytracking/api/v4/InvoiceNotifications/new-active-notifications",
+        query_string=query,
+        headers=bearer(tok),
     )
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()
@@ -50,8 +52,13 @@ def test_token_is_a_json_string_and_wrong_credentials_are_401(client: FlaskClien
     )
     assert raw.status_code == 200 and raw.mimetype == "application/json"
     assert isinstance(json.loads(raw.data), str)
-    for field, value in [("username", "nobody"), ("password", "wrong"), ("apiName", "x"),
-                         ("clientName", "x"), ("clientSecret", "x")]:
+    for field, value in [
+        ("username", "nobody"),
+        ("password", "wrong"),
+        ("apiName", "x"),
+        ("clientName", "x"),
+        ("clientSecret", "x"),
+    ]:
         body = {
             "apiName": "openBusiness.scope.serviziweb.api",
             "clientName": "openBusiness.client.serviziweb.api",
@@ -190,7 +197,10 @@ def test_v2_refuses_a_repeated_progressivo_with_409_v3_assigns_a_new_one(client:
 
 def test_v3_only_endpoints_do_not_exist_on_v2_nor_v5(client: FlaskClient) -> None:
     tok = token(client)
-    assert client.get("/easytracking/api/v2/DownloadInvoices/active-invoices", headers=bearer(tok)).status_code == 404
+    assert (
+        client.get("/easytracking/api/v2/DownloadInvoices/active-invoices", headers=bearer(tok)).status_code
+        == 404
+    )
     assert client.post("/easytracking/api/v5/ActiveInvoices", headers=bearer(tok)).status_code == 404
 
 
@@ -213,8 +223,9 @@ def test_new_notifications_job_zip_and_mark_as_got(client: FlaskClient) -> None:
     assert listed["total"] == 4
     assert [n["fileName"].split("_")[-2] for n in listed["notifications"]] == ["OI", "OI", "RC", "RC"]
     ids = [n["notificationId"] for n in listed["notifications"]]
-    booked = client.post("/easytracking/api/v4/InvoiceNotifications/jobs", json={"notificationIds": ids},
-                         headers=bearer(tok))
+    booked = client.post(
+        "/easytracking/api/v4/InvoiceNotifications/jobs", json={"notificationIds": ids}, headers=bearer(tok)
+    )
     assert booked.status_code == 202
     job = booked.get_json()["jobId"]
     assert len(job) == 36
@@ -231,8 +242,14 @@ def test_new_notifications_job_zip_and_mark_as_got(client: FlaskClient) -> None:
         assert archive.read(entry["fileName"]).startswith(b"<?xml")
     gone = client.get(url, headers=bearer(tok))
     assert gone.status_code == 403
-    assert client.post("/easytracking/api/v4/InvoiceNotifications/set-notifications-as-got",
-                       json={"notificationIds": ids[:3]}, headers=bearer(tok)).status_code == 200
+    assert (
+        client.post(
+            "/easytracking/api/v4/InvoiceNotifications/set-notifications-as-got",
+            json={"notificationIds": ids[:3]},
+            headers=bearer(tok),
+        ).status_code
+        == 200
+    )
     assert [n["notificationId"] for n in new_notifications(client, tok)["notifications"]] == ids[3:]
 
 
@@ -248,13 +265,20 @@ def test_job_expires_after_24_hours_and_other_tenant_gets_403(client: FlaskClien
     tok, other = token(client), token(client, "other")
     upload(client, tok, invoice(progressive="J0001"))
     ids = [n["notificationId"] for n in new_notifications(client, tok)["notifications"]]
-    job = client.post("/easytracking/api/v4/InvoiceNotifications/jobs", json={"notificationIds": ids},
-                      headers=bearer(tok)).get_json()["jobId"]
+    job = client.post(
+        "/easytracking/api/v4/InvoiceNotifications/jobs", json={"notificationIds": ids}, headers=bearer(tok)
+    ).get_json()["jobId"]
     url = f"/easytracking/api/v4/InvoiceNotifications/jobs/{job}"
     advance(client, 10)
     assert client.get(url, headers=bearer(other)).status_code == 403
-    assert client.post("/easytracking/api/v4/InvoiceNotifications/jobs", json={"notificationIds": ids},
-                       headers=bearer(other)).status_code == 403
+    assert (
+        client.post(
+            "/easytracking/api/v4/InvoiceNotifications/jobs",
+            json={"notificationIds": ids},
+            headers=bearer(other),
+        ).status_code
+        == 403
+    )
     advance(client, 86400)
     tok = token(client)
     expired = client.get(url, headers=bearer(tok))
@@ -288,19 +312,41 @@ def test_active_invoices_fase_flags_and_filters(client: FlaskClient) -> None:
     listed = client.get(url, query_string={"fase1": "false"}, headers=bearer(tok)).get_json()
     assert listed["total"] == 3
     item = listed["invoices"][0]
-    assert set(item) == {"progressivoInvio", "docId", "senderPIVA", "senderCF", "receiverPIVA", "receiverCF",
-                         "data", "number", "documentType", "sdiId", "dataRicezione", "fileName"}
+    assert set(item) == {
+        "progressivoInvio",
+        "docId",
+        "senderPIVA",
+        "senderCF",
+        "receiverPIVA",
+        "receiverCF",
+        "data",
+        "number",
+        "documentType",
+        "sdiId",
+        "dataRicezione",
+        "fileName",
+    }
     assert item["dataRicezione"] == "2026-03-02 09:00:00"
     doc_ids = [i["docId"] for i in listed["invoices"]]
-    assert client.post("/easytracking/api/v4/ActiveInvoices/doc-id/set-fase-1", json={"docIds": doc_ids[:2]},
-                       headers=bearer(tok)).status_code == 200
+    assert (
+        client.post(
+            "/easytracking/api/v4/ActiveInvoices/doc-id/set-fase-1",
+            json={"docIds": doc_ids[:2]},
+            headers=bearer(tok),
+        ).status_code
+        == 200
+    )
     fresh = client.get(url, query_string={"fase1": "false"}, headers=bearer(tok)).get_json()
     assert [i["docId"] for i in fresh["invoices"]] == doc_ids[2:]
-    client.post("/easytracking/api/v4/ActiveInvoices/progressivo-invio/clear-fase-1",
-                json={"progressivoInvio": ["K0000"]}, headers=bearer(tok))
+    client.post(
+        "/easytracking/api/v4/ActiveInvoices/progressivo-invio/clear-fase-1",
+        json={"progressivoInvio": ["K0000"]},
+        headers=bearer(tok),
+    )
     assert client.get(url, query_string={"fase1": "true"}, headers=bearer(tok)).get_json()["total"] == 1
-    forbidden = client.post("/easytracking/api/v4/ActiveInvoices/doc-id/set-fase-2", json={"docIds": [9999]},
-                            headers=bearer(tok))
+    forbidden = client.post(
+        "/easytracking/api/v4/ActiveInvoices/doc-id/set-fase-2", json={"docIds": [9999]}, headers=bearer(tok)
+    )
     assert forbidden.status_code == 403
 
 
@@ -311,9 +357,16 @@ def test_active_invoices_query_errors(client: FlaskClient) -> None:
         ({"invoiceDateFrom": "2026-01-01", "invoiceDateTo": "2026-03-01"}, 400, "cannot exceed 31 days"),
         ({"invoiceDateFrom": "2026-01-01", "invoiceDateTo": "2026-03-01", "fase1": "false"}, 200, None),
         ({"invoiceDateFrom": "2025-01-01", "invoiceDateTo": "2026-03-01", "fase2": "true"}, 400, "365"),
-        ({"invoiceDateFrom": "2026-01-01", "invoiceDateTo": "2026-01-02",
-          "invoiceReceivedDateTimeFrom": "2026-01-01 00:00:00",
-          "invoiceReceivedDateTimeTo": "2026-01-02 00:00:00"}, 400, "Only one type"),
+        (
+            {
+                "invoiceDateFrom": "2026-01-01",
+                "invoiceDateTo": "2026-01-02",
+                "invoiceReceivedDateTimeFrom": "2026-01-01 00:00:00",
+                "invoiceReceivedDateTimeTo": "2026-01-02 00:00:00",
+            },
+            400,
+            "Only one type",
+        ),
         ({"invoiceDateFrom": "01/01/2026", "invoiceDateTo": "2026-01-02"}, 400, "yyyy-MM-dd"),
         ({"top": "100001"}, 413, "100000"),
         ({"top": "abc"}, 400, "integer"),
@@ -329,12 +382,16 @@ def test_active_invoices_query_errors(client: FlaskClient) -> None:
 def test_invoice_job_by_progressivo_zip(client: FlaskClient) -> None:
     tok = token(client)
     upload(client, tok, invoice(progressive="L0001"))
-    booked = client.post("/easytracking/api/v4/DownloadInvoices/active/progressivo-invio/jobs",
-                         json={"progressivoInvio": ["L0001"]}, headers=bearer(tok))
+    booked = client.post(
+        "/easytracking/api/v4/DownloadInvoices/active/progressivo-invio/jobs",
+        json={"progressivoInvio": ["L0001"]},
+        headers=bearer(tok),
+    )
     assert booked.status_code == 202
     advance(client, 5)
-    response = client.get(f"/easytracking/api/v4/DownloadInvoices/active/jobs/{booked.get_json()['jobId']}",
-                          headers=bearer(tok))
+    response = client.get(
+        f"/easytracking/api/v4/DownloadInvoices/active/jobs/{booked.get_json()['jobId']}", headers=bearer(tok)
+    )
     assert response.status_code == 200
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     index = json.loads(archive.read("indice.json"))["files"]
@@ -344,7 +401,10 @@ def test_invoice_job_by_progressivo_zip(client: FlaskClient) -> None:
 
 def test_unknown_progressivo_is_404(client: FlaskClient) -> None:
     tok = token(client)
-    response = client.get("/easytracking/api/v4/InvoiceNotifications", query_string={"progressivoInvio": "nope"},
-                          headers=bearer(tok))
+    response = client.get(
+        "/easytracking/api/v4/InvoiceNotifications",
+        query_string={"progressivoInvio": "nope"},
+        headers=bearer(tok),
+    )
     assert response.status_code == 404
     assert response.get_json() == {"message": "No statuses available for progressivoInvio nope"}
