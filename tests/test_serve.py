@@ -66,4 +66,4 @@ def test_serve_is_ready_fast_and_keeps_state_across_restart(tmp_path: Path) -> N
             f"{base}/easytracking/api/v4/InvoiceNotifications/new-active-notifications",
             headers={"Authorization": f"Bearer {token}"},
         )
-        assert listed.status_code == 200
+        assert listed.status_code == 200, listed.text

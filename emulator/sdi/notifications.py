@@ -24,10 +24,11 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from emulator.core.xmlsafe import parse_xml, strip_namespace
-from emulator.sdi.signing import DS_NS, SandboxSigner
+from emulator.sdi.signing import SandboxSigner
 
 PA_NS = "http://www.fatturapa.gov.it/sdi/messaggi/v1.0"
 B2B_NS = "http://ivaservizi.agenziaentrate.gov.it/docs/xsd/fattura/messaggi/v1.0"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 MESSAGGI_XSD = "MessaggiTypes_v1.1.xsd"
 XMLDSIG_XSD = "xmldsig-core-schema.xsd"
 VERSIONE = "1.0"

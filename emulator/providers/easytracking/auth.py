@@ -81,7 +81,12 @@ def authenticate(session: Session, authorization: str | None, *, now: datetime) 
             _secret(session),
             algorithms=["HS256"],
             issuer=ISSUER,
-            options={"verify_exp": False, "verify_nbf": False, "require": ["exp", "sub", "iss"]},
+            options={
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
+                "require": ["exp", "sub", "iss"],
+            },
         )
     except jwt.PyJWTError:
         raise Unauthorized("Authorization has been denied for this request: invalid token") from None
