@@ -308,7 +308,7 @@ class SdiEngine:
         message_id = str(next_value(session, "message_id", start=self.ids.randint(10**9, 2 * 10**9)))
         data = self._notification_data(invoice, event, at, params, message_id)
         signer = None if kind is MessageType.MT else self._signer()
-        content = render_notification(kind, _render_flow(flow), data, signer)
+        content = render_notification(kind, flow, data, signer)
         notification = SdiNotification(
             invoice=invoice,
             type=kind.value,
@@ -353,12 +353,6 @@ class SdiEngine:
             message_id_committente=message_id if event in ESITO_DESCRIPTION else None,
             format=invoice.versione,
         )
-
-
-def _render_flow(flow: Flow) -> Any:
-    from emulator.sdi import notifications
-
-    return notifications.Flow(flow.value)
 
 
 def _pick_recipient(owners: list[Account], sender_account_id: int | None) -> Account | None:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from emulator.core.xmlsafe import parse_xml, strip_namespace
+from emulator.sdi.lifecycle import Flow
 from emulator.sdi.signing import SandboxSigner
 
 PA_NS = "http://www.fatturapa.gov.it/sdi/messaggi/v1.0"
@@ -46,11 +47,6 @@ B2B_MC_DESCRIPTION = (
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 _XML_DECLARATION_STANDALONE = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
 _INVOICE_SUFFIXES = (".xml.p7m", ".xml", ".p7m", ".zip")
-
-
-class Flow(StrEnum):
-    PA = "PA"
-    B2B = "B2B"
 
 
 class MessageType(StrEnum):

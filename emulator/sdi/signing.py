@@ -19,7 +19,7 @@ from copy import deepcopy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from asn1crypto import cms, core, tsp
+from asn1crypto import cms, core, tsp  # importing tsp also registers signingCertificateV2 on cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -36,6 +36,8 @@ from signxml.algorithms import (
 from signxml.exceptions import SignXMLException
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+from emulator.core.xmlsafe import parse_xml
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 P7M_ENCODINGS = ("der", "ber", "base64", "base64x2")
@@ -62,10 +64,6 @@ _HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
 _MAX_BASE64_LAYERS = 3
 _MAX_NESTED_ENVELOPES = 4
 _PEM_ARMOUR = re.compile(rb"-----(BEGIN|END)[^-]*-----")
-_SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-
-# Importing asn1crypto.tsp registers the ESS signing-certificate attributes on cms.CMSAttribute.
-_ = tsp
 
 
 class SignatureError(ValueError):
@@ -138,7 +136,7 @@ class SandboxSigner:
         when = _aware(at) if at is not None else self._certificate.not_valid_before_utc
         config = SignatureConfiguration(expect_references=1, verification_time=when)
         try:
-            root = etree.fromstring(data, _SAFE_PARSER)
+            root = parse_xml(data)
             result = XMLVerifier().verify(data, x509_cert=self._certificate, expect_config=config)
         except (SignXMLException, InvalidSignature, ValueError, etree.LxmlError):
             return False
