@@ -7,6 +7,7 @@ from datetime import datetime
 from lxml import etree
 
 from emulator.core.clock import ROME
+from emulator.core.xmlsafe import parse_xml
 from emulator.providers.easytracking.models import EtDocument
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -56,8 +57,6 @@ def notifica_ditech(
 def stati(payloads: list[bytes]) -> bytes:
     """``<Stati><Stato>…</Stato>…</Stati>``, each Stato wrapping one notification's root element."""
     root = etree.Element("Stati", nsmap=NSMAP)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_blank_text=False)
     for payload in payloads:
-        stato = etree.SubElement(root, "Stato")
-        stato.append(etree.fromstring(payload, parser))
+        etree.SubElement(root, "Stato").append(parse_xml(payload))
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
