@@ -89,7 +89,9 @@ def create_incoming(sandbox: Sandbox, session: Session, payload: Any) -> dict[st
     generator = InvoiceGenerator(sandbox.ids.randint(0, 2**31))
     for _ in range(1 if xml else count):
         file_name, content = (
-            _given_invoice(xml, session) if xml else _generated_invoice(sandbox, generator, account, fiscal_id)
+            _given_invoice(xml, session)
+            if xml
+            else _generated_invoice(sandbox, generator, account, fiscal_id)
         )
         if signed:
             content = sandbox.signer.make_p7m(content, encoding=encoding)
@@ -141,14 +143,22 @@ def _suffix(n: int) -> str:
     return ("Z" + base62(n))[-5:].rjust(5, "0")
 
 
-def _deliver(sandbox: Sandbox, session: Session, account: Account, file_name: str, content: bytes) -> dict[str, Any]:
+def _deliver(
+    sandbox: Sandbox, session: Session, account: Account, file_name: str, content: bytes
+) -> dict[str, Any]:
     reception = sandbox.engine.receive(
-        session, file_name=file_name, content=content, channel="sdi", sender_account_id=None,
+        session,
+        file_name=file_name,
+        content=content,
+        channel="sdi",
+        sender_account_id=None,
         plan=[PlannedEvent(Event.RC, 0)],
     )
     if reception.errors:
         summary = "; ".join(f"{e.code} {e.description}" for e in reception.errors)
-        raise BadRequest(f"The SDI would reject this invoice: {summary}", errors=[e.code for e in reception.errors])
+        raise BadRequest(
+            f"The SDI would reject this invoice: {summary}", errors=[e.code for e in reception.errors]
+        )
     reception.invoice.recipient_account_id = account.id
     sandbox.engine.process_due(session)
     invoice = reception.invoice
@@ -165,9 +175,13 @@ def _deliver(sandbox: Sandbox, session: Session, account: Account, file_name: st
 # -- forced notifications -----------------------------------------------------------------------
 
 
-def force_notification(sandbox: Sandbox, session: Session, payload: Any, resolvers: list[Any]) -> dict[str, Any]:
+def force_notification(
+    sandbox: Sandbox, session: Session, payload: Any, resolvers: list[Any]
+) -> dict[str, Any]:
     if not isinstance(payload, dict):
-        raise BadRequest('The body must be {"invoice": "<file name or id>", "type": "RC|NS|MC|AT|NE_EC01|NE_EC02|DT"}')
+        raise BadRequest(
+            'The body must be {"invoice": "<file name or id>", "type": "RC|NS|MC|AT|NE_EC01|NE_EC02|DT"}'
+        )
     invoice = _find_invoice(session, payload.get("invoice"), resolvers)
     try:
         event = Event(str(payload.get("type", "")).upper())
@@ -199,7 +213,9 @@ def _forced_errors(raw: Any, event: Event) -> list[SdiError]:
     for item in raw:
         code = item.get("code") if isinstance(item, dict) else None
         if not isinstance(code, str) or code not in ERROR_CATALOGUE:
-            raise BadRequest(f"Unknown SDI error code {code!r}; known codes: {', '.join(sorted(ERROR_CATALOGUE))}")
+            raise BadRequest(
+                f"Unknown SDI error code {code!r}; known codes: {', '.join(sorted(ERROR_CATALOGUE))}"
+            )
         error = describe(code)
         description = item.get("description")
         if isinstance(description, str) and description:
@@ -212,13 +228,19 @@ def _find_invoice(session: Session, reference: Any, resolvers: list[Any]) -> Sdi
     if isinstance(reference, int) and not isinstance(reference, bool):
         reference = str(reference)
     if not isinstance(reference, str) or not reference.strip():
-        raise BadRequest("invoice must be the SDI file name, the IdentificativoSdI or a provider id of a sent invoice")
+        raise BadRequest(
+            "invoice must be the SDI file name, the IdentificativoSdI or a provider id of a sent invoice"
+        )
     reference = reference.strip()
     matches = list(
-        session.execute(select(SdiInvoice).where(func.lower(SdiInvoice.file_name) == reference.lower())).scalars()
+        session.execute(
+            select(SdiInvoice).where(func.lower(SdiInvoice.file_name) == reference.lower())
+        ).scalars()
     )
     if not matches and reference.isdigit():
-        matches = list(session.execute(select(SdiInvoice).where(SdiInvoice.sdi_id == int(reference))).scalars())
+        matches = list(
+            session.execute(select(SdiInvoice).where(SdiInvoice.sdi_id == int(reference))).scalars()
+        )
     if not matches:
         for resolve in resolvers:
             matches.extend(resolve(session, reference))
@@ -226,5 +248,7 @@ def _find_invoice(session: Session, reference: Any, resolvers: list[Any]) -> Sdi
     if not unique:
         raise NotFound(f"No sent invoice matches {reference!r}")
     if len(unique) > 1:
-        raise Conflict(f"{reference!r} matches {len(unique)} invoices: use the SDI file name", code="ambiguous")
+        raise Conflict(
+            f"{reference!r} matches {len(unique)} invoices: use the SDI file name", code="ambiguous"
+        )
     return next(iter(unique.values()))

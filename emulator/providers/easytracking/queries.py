@@ -66,7 +66,9 @@ def _parse(raw: str, fmt: str, name: str, shown: str) -> datetime:
         raise BadRequest(f"The value '{raw}' is not valid for {name}: the format is {shown}") from None
 
 
-def _pair(args: Mapping[str, str], low: str, high: str, fmt: str, shown: str) -> tuple[datetime, datetime] | None:
+def _pair(
+    args: Mapping[str, str], low: str, high: str, fmt: str, shown: str
+) -> tuple[datetime, datetime] | None:
     raw_low, raw_high = args.get(low) or None, args.get(high) or None
     if raw_low is None and raw_high is None:
         return None

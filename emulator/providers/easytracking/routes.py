@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
@@ -17,6 +16,7 @@ from emulator.state import Sandbox
 ALL_ROUTES = "<any(v2, v3, v4):route>"
 # InvoiceNotifications lists, jobs, active-invoices and the fase methods arrived with route v3.
 V3_ROUTES = "<any(v3, v4):route>"
+BY = "<any('doc-id', 'progressivo-invio'):by>"
 
 
 def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
@@ -25,7 +25,9 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
 
     def authenticated(call: Callable[[Session, Account], Response]) -> Response:
         with sandbox.transaction() as session:
-            account = auth.authenticate(session, request.headers.get("Authorization"), now=sandbox.clock.now())
+            account = auth.authenticate(
+                session, request.headers.get("Authorization"), now=sandbox.clock.now()
+            )
             return call(session, account)
 
     def ok() -> Response:
@@ -53,7 +55,9 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
     def invoice_notifications(route: str) -> Response:
         progressivo = request.args.get("progressivoInvio")
         return authenticated(
-            lambda s, a: Response(service.invoice_notifications(s, a, progressivo), mimetype="application/xml")
+            lambda s, a: Response(
+                service.invoice_notifications(s, a, progressivo), mimetype="application/xml"
+            )
         )
 
     @bp.get(f"/api/{V3_ROUTES}/InvoiceNotifications/new-active-notifications")
@@ -63,7 +67,11 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
         return authenticated(
             lambda s, a: json_response(
                 service.new_active_notifications(
-                    s, a, owner_vat=args.get("ownerPIVA") or None, owner_cf=args.get("ownerCF") or None, top=top
+                    s,
+                    a,
+                    owner_vat=args.get("ownerPIVA") or None,
+                    owner_cf=args.get("ownerCF") or None,
+                    top=top,
                 )
             )
         )
@@ -73,47 +81,66 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
         payload = json_body()
         return authenticated(
             lambda s, a: json_response(
-                {"jobId": service.book_notifications(s, sandbox.engine, a, payload, settings.easytracking_job_seconds)},
+                {
+                    "jobId": service.book_notifications(
+                        s, sandbox.engine, a, payload, settings.easytracking_job_seconds
+                    )
+                },
                 status=202,
             )
         )
 
     @bp.get(f"/api/{V3_ROUTES}/InvoiceNotifications/jobs/<job_id>")
     def download_notifications(route: str, job_id: str) -> Response:
-        return authenticated(lambda s, a: _job_response(service.download_job(
-            s, sandbox.engine, a, job_id, service.NOTIFICATIONS_JOB)))
+        return authenticated(
+            lambda s, a: _job_response(
+                service.download_job(s, sandbox.engine, a, job_id, service.NOTIFICATIONS_JOB)
+            )
+        )
 
     @bp.post(f"/api/{V3_ROUTES}/InvoiceNotifications/set-notifications-as-got")
     def set_notifications_as_got(route: str) -> Response:
         payload = json_body()
-        return authenticated(lambda s, a: (service.set_notifications_as_got(s, a, payload), ok())[1])
+
+        def mark(session: Session, account: Account) -> Response:
+            service.set_notifications_as_got(session, account, payload)
+            return ok()
+
+        return authenticated(mark)
 
     @bp.get(f"/api/{V3_ROUTES}/DownloadInvoices/active-invoices")
     def active_invoices(route: str) -> Response:
         query = list_query(request.args)
         return authenticated(lambda s, a: json_response(service.active_invoices(s, a, query)))
 
-    @bp.post(f"/api/{V3_ROUTES}/DownloadInvoices/active/<any('doc-id', 'progressivo-invio'):by>/jobs")
+    @bp.post(f"/api/{V3_ROUTES}/DownloadInvoices/active/{BY}/jobs")
     def book_invoices(route: str, by: str) -> Response:
         payload = json_body()
         delay = settings.easytracking_job_seconds
         return authenticated(
             lambda s, a: json_response(
-                {"jobId": service.book_invoices(s, sandbox.engine, a, payload, by=by, delay=delay)}, status=202
+                {"jobId": service.book_invoices(s, sandbox.engine, a, payload, by=by, delay=delay)},
+                status=202,
             )
         )
 
     @bp.get(f"/api/{V3_ROUTES}/DownloadInvoices/active/jobs/<job_id>")
     def download_invoices(route: str, job_id: str) -> Response:
-        return authenticated(lambda s, a: _job_response(service.download_job(
-            s, sandbox.engine, a, job_id, service.INVOICES_JOB)))
+        return authenticated(
+            lambda s, a: _job_response(
+                service.download_job(s, sandbox.engine, a, job_id, service.INVOICES_JOB)
+            )
+        )
 
-    @bp.post(f"/api/{V3_ROUTES}/ActiveInvoices/<any('doc-id', 'progressivo-invio'):by>/<any(set, clear):action>-fase-<any('1', '2'):fase>")
+    @bp.post(f"/api/{V3_ROUTES}/ActiveInvoices/{BY}/<any(set, clear):action>-fase-<any('1', '2'):fase>")
     def fase(route: str, by: str, action: str, fase: str) -> Response:
         payload = json_body()
-        return authenticated(
-            lambda s, a: (service.set_fase(s, a, payload, by=by, fase=int(fase), value=action == "set"), ok())[1]
-        )
+
+        def mark(session: Session, account: Account) -> Response:
+            service.set_fase(session, account, payload, by=by, fase=int(fase), value=action == "set")
+            return ok()
+
+        return authenticated(mark)
 
     return bp
 
@@ -122,7 +149,3 @@ def _job_response(download: service.JobDownload) -> Response:
     if not download.ready:
         return json_response({"message": "Job in progress"}, status=202)
     return Response(download.content, status=200, mimetype="application/octet-stream")
-
-
-def _unused(_: Any) -> None:  # pragma: no cover - keeps Any imported for typing of lambdas
-    return None

@@ -389,7 +389,9 @@ def _owned_documents(session: Session, account: Account, payload: object, *, by:
         keys = id_list(payload, "progressivoInvio", integers=False)
         column = EtDocument.progressivo_invio  # type: ignore[assignment]
     rows = session.execute(select(EtDocument).where(column.in_(keys), EtDocument.account_id == account.id))
-    found: dict[object, EtDocument] = {(d.id if by == "doc-id" else d.progressivo_invio): d for d in rows.scalars()}
+    found: dict[object, EtDocument] = {
+        (d.id if by == "doc-id" else d.progressivo_invio): d for d in rows.scalars()
+    }
     missing = [str(k) for k in keys if k not in found]
     if missing:
         name = "document ids" if by == "doc-id" else "progressivoInvio"
