@@ -48,6 +48,8 @@ def access_token(session: Session, payload: Any, *, now: datetime, lifetime: int
         if payload.get(field) != value:
             raise Unauthorized(f"Invalid {field}")
     username, password = payload.get("username"), payload.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise Unauthorized("Invalid username or password")
     account = session.execute(
         select(Account).where(Account.provider == PROVIDER, Account.username == username)
     ).scalar_one_or_none()

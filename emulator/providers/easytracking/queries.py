@@ -12,6 +12,7 @@ from emulator.core.errors import BadRequest, PayloadTooLarge
 
 MAX_TOP = 100_000
 MAX_IDS = 100
+MAX_ID = 2**63 - 1
 RANGE_DAYS = 31
 RANGE_DAYS_WITH_FASE = 365
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -136,6 +137,8 @@ def id_list(payload: Any, key: str, *, integers: bool) -> list[Any]:
 def _integer(value: Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequest(f"The value {value!r} in '{key}' is not an integer")
+    if not -MAX_ID <= value <= MAX_ID:
+        raise BadRequest(f"The value {value} in '{key}' is out of range for an id")
     return value
 
 

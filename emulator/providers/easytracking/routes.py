@@ -7,6 +7,7 @@ from collections.abc import Callable
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
+from emulator.core.errors import BadRequest, Unauthorized
 from emulator.core.http import json_body, json_response
 from emulator.core.tenancy import Account
 from emulator.providers.easytracking import auth, service
@@ -35,7 +36,11 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
 
     @bp.post("/api/Token/AccessToken")
     def access_token() -> Response:
-        payload = json_body(required=False) if request.get_data() else None
+        # The document gives this call only 200 and 401: an unreadable body is refused as a 401 too.
+        try:
+            payload = json_body(required=False)
+        except BadRequest as exc:
+            raise Unauthorized(exc.message) from None
         with sandbox.transaction() as session:
             token = auth.access_token(
                 session, payload, now=sandbox.clock.now(), lifetime=settings.easytracking_token_seconds

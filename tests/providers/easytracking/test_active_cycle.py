@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from tests.conftest import advance
-from tests.providers.easytracking.helpers import OTHER_VAT, bearer, invoice, token, upload
+from tests.providers.easytracking.helpers import CREDENTIALS, OTHER_VAT, bearer, invoice, token, upload
 
 B2B_NS = "{http://ivaservizi.agenziaentrate.gov.it/docs/xsd/fattura/messaggi/v1.0}"
 PA_NS = "{http://www.fatturapa.gov.it/sdi/messaggi/v1.0}"
@@ -408,3 +408,20 @@ def test_unknown_progressivo_is_404(client: FlaskClient) -> None:
     )
     assert response.status_code == 404
     assert response.get_json() == {"message": "No statuses available for progressivoInvio nope"}
+
+
+def test_token_request_with_wrong_types_is_401_not_500(client: FlaskClient) -> None:
+    for body in ({"username": {}, "password": []}, ["not", "an", "object"], "text"):
+        payload = {**CREDENTIALS, **body} if isinstance(body, dict) else body
+        response = client.post("/easytracking/api/Token/AccessToken", json=payload)
+        assert response.status_code == 401, body
+        assert "message" in response.get_json()
+
+
+def test_ids_beyond_int64_are_400(client: FlaskClient) -> None:
+    tok = token(client)
+    response = client.post(
+        "/easytracking/api/v4/ActiveInvoices/doc-id/set-fase-1", json={"docIds": [2**64]}, headers=bearer(tok)
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"message": f"The value {2**64} in 'docIds' is out of range for an id"}
