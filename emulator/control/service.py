@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,6 +20,8 @@ from emulator.sdi.validation import ERROR_CATALOGUE, SdiError, describe
 from emulator.state import Sandbox
 
 MAX_INCOMING = 100
+# Virtual time stops well before datetime's year 9999, so every delay counted from "now" still fits.
+END_OF_TIME = datetime(9000, 1, 1, tzinfo=UTC)
 P7M_ENCODINGS = ("der", "ber", "base64", "base64x2")
 
 
@@ -46,6 +49,10 @@ def advance_clock(sandbox: Sandbox, payload: Any) -> dict[str, Any]:
         raise BadRequest("Virtual time only moves forward: advance_seconds must be >= 0")
     if seconds > 100 * 365 * 86400:
         raise BadRequest("advance_seconds is limited to 100 years")
+    if sandbox.clock.now() + timedelta(seconds=seconds) >= END_OF_TIME:
+        raise Conflict(
+            f"Virtual time cannot move beyond {END_OF_TIME.date().isoformat()}", code="end_of_time"
+        )
     now, processed = sandbox.advance_clock(float(seconds))
     return {"now": now.isoformat(), "frozen": sandbox.clock.frozen, "events_processed": processed}
 

@@ -15,6 +15,12 @@ MAX_IDS = 100
 MAX_ID = 2**63 - 1
 RANGE_DAYS = 31
 RANGE_DAYS_WITH_FASE = 365
+# Query values are read strictly: an empty or loosely written value is a 400, not "not given".
+INTEGER_RE = re.compile(r"^-?[0-9]+$")
+SHAPES = {
+    "%Y-%m-%d": re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+    "%Y-%m-%d %H:%M:%S": re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"),
+}
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -37,11 +43,13 @@ class ListQuery:
 
 def parse_top(args: Mapping[str, str]) -> int:
     raw = args.get("top")
-    if raw is None or raw == "":
+    if raw is None:
         return MAX_TOP
     try:
+        if not INTEGER_RE.fullmatch(raw):
+            raise ValueError(raw)
         top = int(raw)
-    except ValueError:
+    except ValueError:  # also a number too long to convert
         raise BadRequest(f"The value '{raw}' is not valid for top: an integer is required") from None
     if top > MAX_TOP:
         raise PayloadTooLarge(f"top cannot be greater than {MAX_TOP} elements")
@@ -52,7 +60,7 @@ def parse_top(args: Mapping[str, str]) -> int:
 
 def parse_bool(args: Mapping[str, str], name: str) -> bool | None:
     raw = args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return None
     lowered = raw.lower()
     if lowered not in {"true", "false"}:
@@ -62,6 +70,8 @@ def parse_bool(args: Mapping[str, str], name: str) -> bool | None:
 
 def _parse(raw: str, fmt: str, name: str, shown: str) -> datetime:
     try:
+        if not SHAPES[fmt].fullmatch(raw):
+            raise ValueError(raw)
         return datetime.strptime(raw, fmt)
     except ValueError:
         raise BadRequest(f"The value '{raw}' is not valid for {name}: the format is {shown}") from None
@@ -70,7 +80,7 @@ def _parse(raw: str, fmt: str, name: str, shown: str) -> datetime:
 def _pair(
     args: Mapping[str, str], low: str, high: str, fmt: str, shown: str
 ) -> tuple[datetime, datetime] | None:
-    raw_low, raw_high = args.get(low) or None, args.get(high) or None
+    raw_low, raw_high = args.get(low), args.get(high)
     if raw_low is None and raw_high is None:
         return None
     if raw_low is None or raw_high is None:
