@@ -32,17 +32,9 @@ from emulator.core.xmlsafe import parse_xml
 from emulator.sdi.generator import InvoiceGenerator, PartySpec
 from tests.conftest import make_config
 from tests.contracts import CHECKS, CONTRACTS, contract_config
+from tests.providers.easytracking.helpers import CREDENTIALS, SANDBOX_VAT
 
 CONTRACT = CONTRACTS / "easytracking.yaml"
-# The client identity of the document (§3) and the seeded `sandbox` user.
-CREDENTIALS = {
-    "apiName": "openBusiness.scope.serviziweb.api",
-    "clientName": "openBusiness.client.serviziweb.api",
-    "clientSecret": "uKNtPmq49yjLkaYv",
-    "username": "sandbox",
-    "password": "sandbox",
-}
-SANDBOX_VAT = "09382170158"  # a P.IVA of easytracking/sandbox (fixtures/accounts.json)
 # 413 is the document's answer to top > 100000: a rejection of invalid input, like a 400.
 REJECTIONS = ("413",)
 
