@@ -10,7 +10,10 @@ from sqlalchemy.orm import Session
 
 from emulator import __version__
 from emulator.core.errors import BadRequest, Conflict, NotFound
+from emulator.core.ids import base62
 from emulator.core.tenancy import Account, account_owning, accounts_of
+from emulator.core.xmlsafe import parse_xml
+from emulator.sdi.fatturapa import NotAnInvoiceError, parse_invoice
 from emulator.sdi.generator import InvoiceGenerator, PartySpec
 from emulator.sdi.lifecycle import Event, InvalidTransition
 from emulator.sdi.models import SdiInvoice
@@ -125,9 +128,6 @@ def _generated_invoice(
 
 
 def _given_invoice(xml: str, session: Session) -> tuple[str, bytes]:
-    from emulator.core.xmlsafe import parse_xml
-    from emulator.sdi.fatturapa import NotAnInvoiceError, parse_invoice
-
     content = xml.encode("utf-8")
     try:
         parsed = parse_invoice(parse_xml(content))
@@ -145,8 +145,6 @@ def _given_invoice(xml: str, session: Session) -> tuple[str, bytes]:
 
 
 def _suffix(n: int) -> str:
-    from emulator.core.ids import base62
-
     return ("Z" + base62(n))[-5:].rjust(5, "0")
 
 
