@@ -44,6 +44,12 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
         with sandbox.transaction() as session:
             return json_response(service.list_accounts(session))
 
+    @bp.patch("/accounts/<provider>/<tenant>")
+    def update_account(provider: str, tenant: str) -> Response:
+        payload = json_body()
+        with sandbox.transaction() as session:
+            return json_response(service.update_account(session, provider, tenant, payload))
+
     @bp.post("/incoming-invoices")
     def incoming_invoices() -> Response:
         payload = json_body()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,18 +15,18 @@ from emulator.core.ids import base62
 from emulator.core.tenancy import Account, account_owning, accounts_of
 from emulator.core.xmlsafe import parse_xml
 from emulator.sdi.fatturapa import NotAnInvoiceError, parse_invoice
-from emulator.sdi.generator import InvoiceGenerator, PartySpec
+from emulator.sdi.generator import DOCUMENT_TYPES, InvoiceGenerator, PartySpec
 from emulator.sdi.lifecycle import Event, InvalidTransition
 from emulator.sdi.models import SdiInvoice
 from emulator.sdi.notifications import MessageType
 from emulator.sdi.outcomes import PlannedEvent
+from emulator.sdi.signing import P7M_ENCODINGS
 from emulator.sdi.validation import ERROR_CATALOGUE, SdiError, describe
 from emulator.state import Sandbox
 
 MAX_INCOMING = 100
 # Virtual time stops well before datetime's year 9999, so every delay counted from "now" still fits.
 END_OF_TIME = datetime(9000, 1, 1, tzinfo=UTC)
-P7M_ENCODINGS = ("der", "ber", "base64", "base64x2")
 
 
 def health(sandbox: Sandbox) -> dict[str, Any]:
@@ -64,6 +65,25 @@ def list_accounts(session: Session) -> dict[str, Any]:
     return {"accounts": [a.public_view() for a in accounts_of(session)]}
 
 
+def update_account(session: Session, provider: str, tenant: str, payload: Any) -> dict[str, Any]:
+    """PATCH an account's sandbox settings (today: how its signed incoming invoices are encoded)."""
+    account = session.execute(
+        select(Account).where(Account.provider == provider, Account.tenant == tenant)
+    ).scalar_one_or_none()
+    if account is None:
+        raise NotFound(f"No sandbox account {provider}/{tenant}")
+    if not isinstance(payload, dict) or not payload:
+        raise BadRequest('The body must be a JSON object like {"p7m_encoding": "ber"}')
+    unknown = sorted(set(payload) - {"p7m_encoding"})
+    if unknown:
+        raise BadRequest(f"Unknown setting(s): {', '.join(unknown)}; only p7m_encoding can be changed")
+    encoding = payload["p7m_encoding"]
+    if encoding not in P7M_ENCODINGS:
+        raise BadRequest(f"p7m_encoding must be one of {', '.join(P7M_ENCODINGS)}")
+    account.p7m_encoding = encoding
+    return account.public_view()
+
+
 # -- incoming invoices -----------------------------------------------------------------------
 
 
@@ -89,29 +109,54 @@ def create_incoming(sandbox: Sandbox, session: Session, payload: Any) -> dict[st
     signed = payload.get("signed", False)
     if not isinstance(signed, bool):
         raise BadRequest("signed must be true or false")
-    encoding = payload.get("encoding", "der")
+    encoding = payload.get("encoding", account.p7m_encoding)
     if encoding not in P7M_ENCODINGS:
         raise BadRequest(f"encoding must be one of {', '.join(P7M_ENCODINGS)}")
     xml = payload.get("xml")
     if xml is not None and (not isinstance(xml, str) or not xml.strip()):
         raise BadRequest("xml must be the invoice as a string")
+    wanted = _wanted_invoice(payload, account)
+    if xml is not None and wanted != _WantedInvoice():
+        raise BadRequest("document_type and pa describe a generated invoice: they cannot go with xml")
     created = []
     generator = InvoiceGenerator(sandbox.ids.randint(0, 2**31))
     for _ in range(1 if xml else count):
         file_name, content = (
             _given_invoice(xml, session)
             if xml
-            else _generated_invoice(sandbox, generator, account, fiscal_id)
+            else _generated_invoice(sandbox, generator, account, fiscal_id, wanted)
         )
         if signed:
             content = sandbox.signer.make_p7m(content, encoding=encoding)
             file_name += ".p7m"
-        created.append(_deliver(sandbox, session, account, file_name, content))
+        delivered = _deliver(sandbox, session, account, file_name, content)
+        created.append({**delivered, "signed": signed, "encoding": encoding if signed else None})
     return {"invoices": created}
 
 
+@dataclass(frozen=True)
+class _WantedInvoice:
+    document_type: str | None = None
+    pa: bool = False
+
+
+def _wanted_invoice(payload: dict[str, Any], account: Account) -> _WantedInvoice:
+    document_type = payload.get("document_type")
+    if document_type is not None and document_type not in DOCUMENT_TYPES:
+        raise BadRequest(f"document_type must be one of {', '.join(DOCUMENT_TYPES)}")
+    pa = payload.get("pa", False)
+    if not isinstance(pa, bool):
+        raise BadRequest("pa must be true or false")
+    if pa and not account.profile.get("pa_office_code"):
+        raise BadRequest(
+            f"The account {account.provider}/{account.tenant} has no PA office code: "
+            "it cannot receive invoices to a public administration"
+        )
+    return _WantedInvoice(document_type=document_type, pa=pa)
+
+
 def _generated_invoice(
-    sandbox: Sandbox, generator: InvoiceGenerator, account: Account, fiscal_id: str
+    sandbox: Sandbox, generator: InvoiceGenerator, account: Account, fiscal_id: str, wanted: _WantedInvoice
 ) -> tuple[str, bytes]:
     is_vat = fiscal_id.isdigit() and len(fiscal_id) == 11
     customer = PartySpec(
@@ -119,10 +164,13 @@ def _generated_invoice(
         fiscal_code=None if is_vat else fiscal_id,
         name=account.profile.get("name"),
     )
+    code = account.profile.get("pa_office_code") if wanted.pa else account.profile.get("recipient_code")
     invoice = generator.generate(
         customer=customer,
+        pa=wanted.pa,
+        document_type=wanted.document_type,
         issue_date=sandbox.clock.now_rome().date(),
-        recipient_code=account.profile.get("recipient_code"),
+        recipient_code=code,
     )
     return invoice.file_name, invoice.xml
 

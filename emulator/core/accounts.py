@@ -18,9 +18,12 @@ from typing import Any
 
 from stdnum.it import codicefiscale, iva
 
+from emulator.sdi.signing import P7M_ENCODINGS
+
 DEFAULT_ACCOUNTS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "accounts.json"
 
 PROVIDERS = ("easytracking", "aruba", "acube", "openapi")
+DEFAULT_P7M_ENCODING = "der"
 
 _REQUIRED_KEYS = frozenset(
     {
@@ -36,7 +39,7 @@ _REQUIRED_KEYS = frozenset(
         "recipient_code",
     }
 )
-_OPTIONAL_KEYS = frozenset({"token", "pec", "pa_office_code"})
+_OPTIONAL_KEYS = frozenset({"token", "pec", "pa_office_code", "p7m_encoding"})
 _ADDRESS_REQUIRED = frozenset({"street", "zip", "city", "country"})
 _ADDRESS_OPTIONAL = frozenset({"number", "province"})
 
@@ -83,6 +86,8 @@ class AccountSpec:
     pec: str | None
     recipient_code: str
     pa_office_code: str | None
+    # How signed incoming invoices reach this account unless a request says otherwise.
+    p7m_encoding: str = DEFAULT_P7M_ENCODING
 
     @property
     def label(self) -> str:
@@ -193,7 +198,15 @@ def _parse_entry(path: Path, index: int, data: Any) -> AccountSpec:
         pa_office_code=entry.optional_text(
             "pa_office_code", _PA_OFFICE_CODE_RE, " (6 uppercase letters/digits)"
         ),
+        p7m_encoding=_p7m_encoding(entry),
     )
+
+
+def _p7m_encoding(entry: _Entry) -> str:
+    value = entry.data.get("p7m_encoding", DEFAULT_P7M_ENCODING)
+    if value not in P7M_ENCODINGS:
+        raise entry.error(f"'p7m_encoding' must be one of {', '.join(P7M_ENCODINGS)}")
+    return str(value)
 
 
 def _check_keys(

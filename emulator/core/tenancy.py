@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from emulator.core.accounts import AccountSpec
+from emulator.core.accounts import DEFAULT_P7M_ENCODING, AccountSpec
 from emulator.core.store import Base
 
 
@@ -51,7 +51,18 @@ class Account(Base):
             "name": self.profile.get("name"),
             "recipient_code": self.profile.get("recipient_code"),
             "pec": self.profile.get("pec"),
+            "pa_office_code": self.profile.get("pa_office_code"),
+            "p7m_encoding": self.p7m_encoding,
         }
+
+    @property
+    def p7m_encoding(self) -> str:
+        return str(self.profile.get("p7m_encoding") or DEFAULT_P7M_ENCODING)
+
+    @p7m_encoding.setter
+    def p7m_encoding(self, value: str) -> None:
+        # A new dict, so that SQLAlchemy sees the JSON column change.
+        self.profile = {**self.profile, "p7m_encoding": value}
 
 
 def seed_accounts(session: Session, specs: list[AccountSpec]) -> None:

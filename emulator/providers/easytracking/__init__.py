@@ -1,4 +1,4 @@
-"""Easy Tracking (VarHub NG / Ditech): active cycle, routes v2–v4, mounted at /easytracking."""
+"""Easy Tracking (VarHub NG / Ditech): active cycle v2–v4 and passive cycle v2–v10, at /easytracking."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from emulator.sdi.models import SdiInvoice
 
 
 def _blueprint(sandbox: Any) -> Blueprint:
-    from emulator.providers.easytracking import routes, service
+    from emulator.providers.easytracking import passive, routes, service
 
     sandbox.engine.subscribe(service.on_sdi_notification)
+    sandbox.engine.subscribe(passive.on_sdi_notification)
     return routes.easytracking_blueprint(sandbox)
 
 

@@ -81,6 +81,30 @@ class EtJob(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     items: Mapped[list[Any]] = mapped_column(JSON)
+    # Per kind: the route it was booked on and the file types it delivers (passive invoices).
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ready_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class EtPassiveInvoice(Base):
+    """An invoice the SDI delivered to an Easy Tracking account (passive cycle; ``id`` is the docId)."""
+
+    __tablename__ = "easytracking_passive_invoices"
+    __table_args__ = (UniqueConstraint("account_id", "invoice_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("sdi_invoices.id"), index=True)
+    metadata_id: Mapped[int] = mapped_column(ForeignKey("sdi_notifications.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    stored_file_name: Mapped[str] = mapped_column(String(200))
+    unsigned_number: Mapped[int] = mapped_column(Integer)
+    progressivo_annuale: Mapped[int] = mapped_column(Integer)
+    country_channel: Mapped[int] = mapped_column(Integer, default=0)
+    fase1: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    fase2: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+    invoice: Mapped[SdiInvoice] = relationship()
+    metadata_file: Mapped[SdiNotification] = relationship()

@@ -162,3 +162,32 @@ def guid(raw: str) -> str:
     if not GUID_RE.match(raw):
         raise BadRequest(f"'{raw}' is not a valid GUID")
     return raw.lower()
+
+
+def route_number(route: str) -> int:
+    """``"v10"`` → 10 (routes are matched by the URL rules, so the shape is known)."""
+    return int(route[1:])
+
+
+def passive_query(args: Mapping[str, str], route: str) -> ListQuery:
+    """passive-invoices: v2 knows only the dates and one receiver id; fase1, fase2 and top came with v3."""
+    if route_number(route) >= 3:
+        return list_query(args, owner_prefix="receiver")
+    if args.get("receiverPIVA") and args.get("receiverCF"):
+        raise BadRequest("Only one of receiverPIVA and receiverCF can be specified")
+    # On v2 fase1, fase2 and top are not parameters of the call: like any unknown field, ignored.
+    documents, received = date_ranges(
+        args,
+        by_date=("invoiceDateFrom", "invoiceDateTo"),
+        by_received=("invoiceReceivedDateTimeFrom", "invoiceReceivedDateTimeTo"),
+        extended=False,
+    )
+    return ListQuery(
+        document_dates=documents,
+        received=Range(*received) if received else None,
+        owner_vat=args.get("receiverPIVA") or None,
+        owner_cf=args.get("receiverCF") or None,
+        fase1=None,
+        fase2=None,
+        top=MAX_TOP,
+    )

@@ -1,4 +1,8 @@
-"""Easy Tracking HTTP routes (active cycle, routes v2–v4). Parse, call one service function, serialise."""
+"""Easy Tracking HTTP routes: active cycle (routes v2–v4), passive cycle (routes v2–v10).
+
+Parse, call one service function, serialise. Each call exists from the route that introduced it
+(the documents' version tables); any other route is a 404.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,18 @@ from sqlalchemy.orm import Session
 from emulator.core.errors import BadRequest, Unauthorized
 from emulator.core.http import json_body, json_response
 from emulator.core.tenancy import Account
-from emulator.providers.easytracking import auth, service
-from emulator.providers.easytracking.queries import list_query, parse_top
+from emulator.providers.easytracking import auth, jobs, passive, service
+from emulator.providers.easytracking.queries import list_query, parse_top, passive_query
 from emulator.state import Sandbox
 
 ALL_ROUTES = "<any(v2, v3, v4):route>"
 # InvoiceNotifications lists, jobs, active-invoices and the fase methods arrived with route v3.
 V3_ROUTES = "<any(v3, v4):route>"
 BY = "<any('doc-id', 'progressivo-invio'):by>"
+# The passive document: v2 lists and jobs, v3 fase calls, v5 jobs-select-type, v9 new list fields.
+PASSIVE_ROUTES = "<any(v2, v3, v4, v5, v6, v7, v8, v9, v10):route>"
+PASSIVE_V3_ROUTES = "<any(v3, v4, v5, v6, v7, v8, v9, v10):route>"
+PASSIVE_V5_ROUTES = "<any(v5, v6, v7, v8, v9, v10):route>"
 
 
 def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
@@ -147,10 +155,51 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
 
         return authenticated(mark)
 
+    # -- passive cycle ----------------------------------------------------------------------------
+
+    @bp.get(f"/api/{PASSIVE_ROUTES}/DownloadInvoices/passive-invoices")
+    def passive_invoices(route: str) -> Response:
+        query = passive_query(request.args, route)
+        return authenticated(lambda s, a: json_response(passive.passive_invoices(s, a, route, query)))
+
+    @bp.post(f"/api/{PASSIVE_ROUTES}/DownloadInvoices/jobs")
+    def book_passive_invoices(route: str) -> Response:
+        payload = json_body()
+        delay = settings.easytracking_job_seconds
+        return authenticated(
+            lambda s, a: json_response(
+                {"jobId": passive.book(s, sandbox.engine, a, route, payload, delay)}, status=202
+            )
+        )
+
+    @bp.post(f"/api/{PASSIVE_V5_ROUTES}/DownloadInvoices/jobs-select-type")
+    def book_passive_invoices_by_type(route: str) -> Response:
+        payload = json_body()
+        delay = settings.easytracking_job_seconds
+        return authenticated(
+            lambda s, a: json_response(
+                {"jobId": passive.book_select_type(s, sandbox.engine, a, payload, delay)}, status=202
+            )
+        )
+
+    @bp.get(f"/api/{PASSIVE_ROUTES}/DownloadInvoices/jobs/<job_id>")
+    def download_passive_invoices(route: str, job_id: str) -> Response:
+        return authenticated(lambda s, a: _job_response(passive.download(s, sandbox.engine, a, job_id)))
+
+    @bp.post(f"/api/{PASSIVE_V3_ROUTES}/PassiveInvoices/<any(set, clear):action>-fase-<any('1', '2'):fase>")
+    def passive_fase(route: str, action: str, fase: str) -> Response:
+        payload = json_body()
+
+        def mark(session: Session, account: Account) -> Response:
+            passive.set_fase(session, account, payload, fase=int(fase), value=action == "set")
+            return ok()
+
+        return authenticated(mark)
+
     return bp
 
 
-def _job_response(download: service.JobDownload) -> Response:
+def _job_response(download: jobs.JobDownload) -> Response:
     if not download.ready:
         return json_response({"message": "Job in progress"}, status=202)
     return Response(download.content, status=200, mimetype="application/octet-stream")

@@ -10,12 +10,8 @@ Limitations:
 
 from __future__ import annotations
 
-import io
-import json
-import zipfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,9 +22,11 @@ from emulator.core.ids import base62
 from emulator.core.store import next_value
 from emulator.core.tenancy import Account
 from emulator.core.xmlsafe import parse_xml
-from emulator.providers.easytracking.models import EtDocument, EtJob, EtNotification
+from emulator.providers.easytracking import jobs
+from emulator.providers.easytracking.jobs import JobDownload
+from emulator.providers.easytracking.models import EtDocument, EtNotification
 from emulator.providers.easytracking.notifica_ditech import notifica_ditech, stati
-from emulator.providers.easytracking.queries import MAX_TOP, ListQuery, guid, id_list
+from emulator.providers.easytracking.queries import MAX_TOP, ListQuery, id_list
 from emulator.sdi.engine import SdiEngine
 from emulator.sdi.fatturapa import NotAnInvoiceError, ParsedInvoice, parse_invoice
 from emulator.sdi.lifecycle import State
@@ -40,13 +38,6 @@ CHANNEL = "easytracking"
 V2 = "v2"
 NOTIFICATIONS_JOB = "notifications"
 INVOICES_JOB = "active-invoices"
-JOB_LIFETIME = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class JobDownload:
-    ready: bool
-    content: bytes = b""
 
 
 # -- upload (§4) ------------------------------------------------------------------------------
@@ -406,66 +397,29 @@ def book_notifications(
     session: Session, engine: SdiEngine, account: Account, payload: object, delay: int
 ) -> str:
     notifications = _owned_notifications(session, account, id_list(payload, "notificationIds", integers=True))
-    return _new_job(session, engine, account, NOTIFICATIONS_JOB, [n.id for n in notifications], delay)
+    return jobs.book(session, engine, account, NOTIFICATIONS_JOB, [n.id for n in notifications], delay)
 
 
 def book_invoices(
     session: Session, engine: SdiEngine, account: Account, payload: object, *, by: str, delay: int
 ) -> str:
     documents = _owned_documents(session, account, payload, by=by)
-    return _new_job(session, engine, account, INVOICES_JOB, [d.id for d in documents], delay)
-
-
-def _new_job(
-    session: Session, engine: SdiEngine, account: Account, kind: str, items: list[int], delay: int
-) -> str:
-    now = engine.clock.now()
-    job = EtJob(
-        id=engine.ids.guid(),
-        account_id=account.id,
-        kind=kind,
-        items=items,
-        created_at=now,
-        ready_at=now + timedelta(seconds=delay),
-        expires_at=now + JOB_LIFETIME,
-    )
-    session.add(job)
-    return job.id
+    return jobs.book(session, engine, account, INVOICES_JOB, [d.id for d in documents], delay)
 
 
 def download_job(
     session: Session, engine: SdiEngine, account: Account, raw_id: str, kind: str
 ) -> JobDownload:
     """202 while preparing, then the zip once; afterwards (or 24 h after booking) the job is gone."""
-    job_id = guid(raw_id)
-    now = engine.clock.now()
-    job = session.get(EtJob, job_id)
-    if job is not None and job.expires_at <= now:
-        session.delete(job)
-        job = None
-    if job is None or job.account_id != account.id or job.kind != kind:
-        raise Forbidden(f"Job {job_id} not found or not permitted")
-    if now < job.ready_at:
+    job = jobs.take(session, engine, account, raw_id, kind)
+    if job is None:
         return JobDownload(ready=False)
     content = (
         _notifications_zip(session, job.items)
         if kind == NOTIFICATIONS_JOB
         else _invoices_zip(session, job.items)
     )
-    session.delete(job)
     return JobDownload(ready=True, content=content)
-
-
-def _zip(files: Iterable[tuple[str, bytes]], index: list[Mapping[str, object]]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        seen: set[str] = set()
-        for name, content in files:
-            if name not in seen:
-                seen.add(name)
-                archive.writestr(name, content)
-        archive.writestr("indice.json", json.dumps({"files": index}, ensure_ascii=False, indent=2))
-    return buffer.getvalue()
 
 
 def _notifications_zip(session: Session, ids: list[int]) -> bytes:
@@ -479,7 +433,7 @@ def _notifications_zip(session: Session, ids: list[int]) -> bytes:
         }
         for n in notifications
     ]
-    return _zip(((n.file_name, n.payload) for n in notifications), index)
+    return jobs.zip_archive(((n.file_name, n.payload) for n in notifications), index)
 
 
 def _invoices_zip(session: Session, ids: list[int]) -> bytes:
@@ -492,7 +446,7 @@ def _invoices_zip(session: Session, ids: list[int]) -> bytes:
         {"docId": d.id, "progressivoInvio": d.progressivo_invio, "fileName": name}
         for d, (name, _content) in zip(documents, files, strict=True)
     ]
-    return _zip(files, index)
+    return jobs.zip_archive(files, index)
 
 
 def resolve_invoice(session: Session, reference: str) -> list[SdiInvoice]:

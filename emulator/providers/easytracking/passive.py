@@ -1,0 +1,272 @@
+"""Easy Tracking passive cycle (document "Web Service Easy Tracking" passive, routes v2–v10).
+
+One function per documented call; no Flask here. An invoice the SDI delivers (its MT addressed to
+an Easy Tracking account) becomes a passive document with its own docId.
+
+Decisions where the document is silent (written down in the README too):
+- ``fileName`` in the list is the SDI file name; in the zip the original file (FA) carries the
+  intermediary's storage prefix ``<yyyyMMdd_HHmmssfff>.<2 hex>_`` as the document's example shows,
+  so a client must match files through ``indice.json`` ids, not names.
+- Before route v4 the unsigned copy (FU) is zipped only when the original is signed; from v4 it is
+  always there ("contiene sempre anche il file non firmato").
+- FI ("fattura intermediario") is not described beyond its name: the sandbox serves the unsigned
+  FatturaPA as the intermediary keeps it, named after FU with an ``_FI`` suffix.
+- ``countryChannel`` is always 0 (Italy): the sandbox's SDI is the only channel it simulates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from emulator.core.clock import ROME
+from emulator.core.errors import BadRequest, Forbidden, PayloadTooLarge
+from emulator.core.store import next_value
+from emulator.core.tenancy import Account
+from emulator.providers.easytracking import jobs
+from emulator.providers.easytracking.jobs import JobDownload
+from emulator.providers.easytracking.models import EtPassiveInvoice
+from emulator.providers.easytracking.queries import MAX_TOP, ListQuery, id_list, route_number
+from emulator.providers.easytracking.service import INTERMEDIARY_VAT
+from emulator.sdi.engine import SdiEngine
+from emulator.sdi.models import SdiInvoice, SdiNotification
+from emulator.sdi.notifications import MessageType, notification_file_name
+
+PROVIDER = "easytracking"
+PASSIVE_JOB = "passive-invoices"
+COUNTRY_CHANNEL_ITALY = 0
+# The request field of jobs-select-type that asks for each file type (§6).
+SELECTABLE_TYPES = {
+    "fatturaOriginale": "FA",
+    "metadatoSDI": "MT",
+    "fatturaNonFirmata": "FU",
+    "fatturaIntermediario": "FI",
+}
+FILE_TYPE_ORDER = ("FA", "MT", "FU", "FI")
+FIRST_DOC_ID = 4_574_600
+FIRST_UNSIGNED_NUMBER = 4_581_900
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+
+def on_sdi_notification(session: Session, notification: SdiNotification) -> None:
+    """Engine listener: the MT that accompanies a delivery makes the invoice a passive document."""
+    invoice = notification.invoice
+    if notification.type != MessageType.MT.value or notification.audience != "recipient":
+        return
+    account = session.get(Account, invoice.recipient_account_id) if invoice.recipient_account_id else None
+    if account is None or account.provider != PROVIDER:
+        return
+    exists = session.execute(
+        select(EtPassiveInvoice.id).where(
+            EtPassiveInvoice.account_id == account.id, EtPassiveInvoice.invoice_id == invoice.id
+        )
+    ).first()
+    if exists:
+        return
+    received = notification.emitted_at
+    local = received.astimezone(ROME)
+    year = local.year % 100
+    session.add(
+        EtPassiveInvoice(
+            id=next_value(session, "easytracking_passive_doc_id", start=FIRST_DOC_ID),
+            account_id=account.id,
+            invoice_id=invoice.id,
+            metadata_id=notification.id,
+            received_at=received,
+            stored_file_name=_stored_name(invoice, local),
+            unsigned_number=next_value(session, "easytracking_unsigned_file", start=FIRST_UNSIGNED_NUMBER),
+            progressivo_annuale=next_value(
+                session, f"easytracking_caricamento_{account.id}_{year:02d}", start=year * 1_000_000 + 1
+            ),
+            country_channel=COUNTRY_CHANNEL_ITALY,
+        )
+    )
+    session.flush()
+
+
+def _stored_name(invoice: SdiInvoice, local: datetime) -> str:
+    """``20230619_141959147.a7_IT06628860964_9FKju.xml.p7m``: the intermediary's storage name."""
+    stamp = local.strftime("%Y%m%d_%H%M%S") + f"{local.microsecond // 1000:03d}"
+    tag = hashlib.sha1(f"{invoice.sdi_id}".encode()).hexdigest()[:2]
+    return f"{stamp}.{tag}_{invoice.file_name}"
+
+
+# -- list (§4) -----------------------------------------------------------------------------------
+
+
+def passive_invoices(session: Session, account: Account, route: str, query: ListQuery) -> dict[str, object]:
+    statement = _filtered(account, query)
+    found = list(session.execute(statement.limit(query.top + 1)).scalars())
+    if query.top == MAX_TOP and len(found) > MAX_TOP:
+        raise PayloadTooLarge(f"More than {MAX_TOP} elements: narrow the date range or the filters")
+    version = route_number(route)
+    items = [_item(document, version) for document in found[: query.top]]
+    return {"invoices": items, "total": len(items)}
+
+
+def _filtered(account: Account, query: ListQuery) -> Select[Any]:
+    statement = (
+        select(EtPassiveInvoice)
+        .join(SdiInvoice, EtPassiveInvoice.invoice_id == SdiInvoice.id)
+        .where(EtPassiveInvoice.account_id == account.id)
+        .order_by(EtPassiveInvoice.id)
+    )
+    if query.owner_vat:
+        statement = statement.where(func.upper(SdiInvoice.customer_vat) == query.owner_vat.upper())
+    if query.owner_cf:
+        statement = statement.where(func.upper(SdiInvoice.customer_cf) == query.owner_cf.upper())
+    if query.fase1 is not None:
+        statement = statement.where(EtPassiveInvoice.fase1.is_(query.fase1))
+    if query.fase2 is not None:
+        statement = statement.where(EtPassiveInvoice.fase2.is_(query.fase2))
+    if query.document_dates:
+        low, high = query.document_dates
+        statement = statement.where(SdiInvoice.date >= low.isoformat(), SdiInvoice.date <= high.isoformat())
+    if query.received:
+        # The range is Rome local time, as dataRicezione is shown; stored instants are UTC.
+        start = query.received.start.replace(tzinfo=ROME)
+        end = query.received.end.replace(tzinfo=ROME, microsecond=999_999)
+        statement = statement.where(
+            EtPassiveInvoice.received_at >= start, EtPassiveInvoice.received_at <= end
+        )
+    return statement
+
+
+def _item(document: EtPassiveInvoice, version: int) -> dict[str, object]:
+    invoice = document.invoice
+    item: dict[str, object] = {
+        "id": document.id,
+        "senderPIVA": invoice.supplier_vat or "",
+        "senderCF": invoice.supplier_cf or "",
+        "receiverPIVA": invoice.customer_vat or "",
+        "receiverCF": invoice.customer_cf or "",
+        "data": invoice.date or "",
+        "number": invoice.number or "",
+        "documentType": invoice.document_type or "",
+    }
+    if version >= 3:
+        item["sdiId"] = str(invoice.sdi_id)
+        item["dataRicezione"] = document.received_at.astimezone(ROME).strftime("%Y-%m-%d %H:%M:%S")
+        item["fileName"] = invoice.file_name
+    if version >= 9:
+        item["progressivoAnnualeCaricamento"] = document.progressivo_annuale
+        item["countryChannel"] = document.country_channel
+    return item
+
+
+# -- jobs (§5–§7) ------------------------------------------------------------------------------
+
+
+def book(
+    session: Session, engine: SdiEngine, account: Account, route: str, payload: Any, delay: int
+) -> str:
+    """jobs: FA, MT and FU (FU only for signed originals before v4)."""
+    documents = _owned(session, account, payload)
+    types = ["FA", "MT", "FU"]
+    options = {"types": types, "fu_when_signed_only": route_number(route) < 4}
+    return jobs.book(session, engine, account, PASSIVE_JOB, [d.id for d in documents], delay, options)
+
+
+def book_select_type(
+    session: Session, engine: SdiEngine, account: Account, payload: Any, delay: int
+) -> str:
+    """jobs-select-type (v5+): the file types the four booleans ask for; all false → 400."""
+    chosen = _chosen_types(payload)
+    documents = _owned(session, account, payload)
+    options = {"types": chosen, "fu_when_signed_only": False}
+    return jobs.book(session, engine, account, PASSIVE_JOB, [d.id for d in documents], delay, options)
+
+
+def _chosen_types(payload: Any) -> list[str]:
+    if not isinstance(payload, dict):
+        raise BadRequest("The request body must be a JSON object with the list 'docIds'")
+    chosen = []
+    for field, file_type in SELECTABLE_TYPES.items():
+        value = payload.get(field, False)
+        if not isinstance(value, bool):
+            raise BadRequest(f"The value {value!r} is not valid for {field}: true or false is required")
+        if value:
+            chosen.append(file_type)
+    if not chosen:
+        raise BadRequest(
+            "At least one of fatturaOriginale, metadatoSDI, fatturaNonFirmata and fatturaIntermediario "
+            "must be true"
+        )
+    return chosen
+
+
+def download(session: Session, engine: SdiEngine, account: Account, raw_id: str) -> JobDownload:
+    job = jobs.take(session, engine, account, raw_id, PASSIVE_JOB)
+    if job is None:
+        return JobDownload(ready=False)
+    files: list[tuple[str, bytes]] = []
+    index: list[Mapping[str, object]] = []
+    for doc_id in job.items:
+        document = session.get(EtPassiveInvoice, doc_id)
+        if document is None:
+            continue
+        for file in _files(document, job.options):
+            files.append((file.name, file.content))
+            index.append({"id": document.id, "fileName": file.name, "fileType": file.type})
+    return JobDownload(ready=True, content=jobs.zip_archive(files, index))
+
+
+@dataclass(frozen=True)
+class _File:
+    type: str
+    name: str
+    content: bytes
+
+
+def _files(document: EtPassiveInvoice, options: Mapping[str, Any]) -> list[_File]:
+    invoice = document.invoice
+    types = set(options.get("types", ()))
+    signed = invoice.file_name.lower().endswith(".p7m")
+    unsigned_name = f"IT{INTERMEDIARY_VAT}_{document.unsigned_number}"
+    unsigned = invoice.xml or invoice.content
+    every = {
+        "FA": _File("FA", document.stored_file_name, invoice.content),
+        "MT": _File(
+            "MT",
+            notification_file_name(document.stored_file_name, MessageType.MT, 1),
+            document.metadata_file.content,
+        ),
+        "FU": _File("FU", f"{unsigned_name}.xml", unsigned),
+        "FI": _File("FI", f"{unsigned_name}_FI.xml", unsigned),
+    }
+    if options.get("fu_when_signed_only") and not signed:
+        types.discard("FU")
+    return [every[t] for t in FILE_TYPE_ORDER if t in types]
+
+
+# -- fase flags (§8–§11) -------------------------------------------------------------------------
+
+
+def set_fase(session: Session, account: Account, payload: Any, *, fase: int, value: bool) -> None:
+    for document in _owned(session, account, payload):
+        setattr(document, f"fase{fase}", value)
+
+
+def _owned(session: Session, account: Account, payload: Any) -> list[EtPassiveInvoice]:
+    """The caller's documents named by docIds; any unknown or foreign id → 403 (§5, §8)."""
+    ids = id_list(payload, "docIds", integers=True)
+    found = {
+        d.id: d
+        for d in session.execute(
+            select(EtPassiveInvoice).where(
+                EtPassiveInvoice.id.in_(ids), EtPassiveInvoice.account_id == account.id
+            )
+        ).scalars()
+    }
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        raise Forbidden(f"One or more document ids not found or not permitted: {', '.join(missing)}")
+    return [found[i] for i in ids]
