@@ -51,6 +51,8 @@ SELECTABLE_TYPES = {
 FILE_TYPE_ORDER = ("FA", "MT", "FU", "FI")
 FIRST_DOC_ID = 4_574_600
 FIRST_UNSIGNED_NUMBER = 4_581_900
+EARLIEST_LOCAL = datetime(2, 1, 1)
+LATEST_LOCAL = datetime(9998, 12, 31)
 
 
 # -- delivery ----------------------------------------------------------------------------------
@@ -132,12 +134,17 @@ def _filtered(account: Account, query: ListQuery) -> Select[Any]:
         statement = statement.where(SdiInvoice.date >= low.isoformat(), SdiInvoice.date <= high.isoformat())
     if query.received:
         # The range is Rome local time, as dataRicezione is shown; stored instants are UTC.
-        start = query.received.start.replace(tzinfo=ROME)
-        end = query.received.end.replace(tzinfo=ROME, microsecond=999_999)
+        start = _rome(query.received.start)
+        end = _rome(query.received.end.replace(microsecond=999_999))
         statement = statement.where(
             EtPassiveInvoice.received_at >= start, EtPassiveInvoice.received_at <= end
         )
     return statement
+
+
+def _rome(local: datetime) -> datetime:
+    """A Rome wall-clock time as an aware instant; kept inside the years UTC conversion can reach."""
+    return min(max(local, EARLIEST_LOCAL), LATEST_LOCAL).replace(tzinfo=ROME)
 
 
 def _item(document: EtPassiveInvoice, version: int) -> dict[str, object]:

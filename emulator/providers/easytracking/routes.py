@@ -33,14 +33,21 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
     settings = sandbox.config
 
     def authenticated(call: Callable[[Session, Account], Response]) -> Response:
+        """Authenticate first (401 before any 400, as ASP.NET's authorization filter does), then call."""
         with sandbox.transaction() as session:
             account = auth.authenticate(
                 session, request.headers.get("Authorization"), now=sandbox.clock.now()
             )
             return call(session, account)
 
-    def ok() -> Response:
-        return Response(status=200)
+    def acknowledged(action: Callable[[Session, Account], None]) -> Response:
+        """Calls whose success is a bare 200."""
+
+        def call(session: Session, account: Account) -> Response:
+            action(session, account)
+            return Response(status=200)
+
+        return authenticated(call)
 
     @bp.post("/api/Token/AccessToken")
     def access_token() -> Response:
@@ -57,26 +64,24 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
 
     @bp.post(f"/api/{ALL_ROUTES}/ActiveInvoices")
     def upload(route: str) -> Response:
-        body = request.get_data()
         return authenticated(
             lambda s, a: json_response(
-                {"progressivoInvio": service.upload_invoice(s, sandbox.engine, a, route, body)}
+                {"progressivoInvio": service.upload_invoice(s, sandbox.engine, a, route, request.get_data())}
             )
         )
 
     @bp.get(f"/api/{ALL_ROUTES}/InvoiceNotifications")
     def invoice_notifications(route: str) -> Response:
-        progressivo = request.args.get("progressivoInvio")
         return authenticated(
             lambda s, a: Response(
-                service.invoice_notifications(s, a, progressivo), mimetype="application/xml"
+                service.invoice_notifications(s, a, request.args.get("progressivoInvio")),
+                mimetype="application/xml",
             )
         )
 
     @bp.get(f"/api/{V3_ROUTES}/InvoiceNotifications/new-active-notifications")
     def new_active_notifications(route: str) -> Response:
         args = request.args
-        top = parse_top(args)
         return authenticated(
             lambda s, a: json_response(
                 service.new_active_notifications(
@@ -84,122 +89,104 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
                     a,
                     owner_vat=args.get("ownerPIVA") or None,
                     owner_cf=args.get("ownerCF") or None,
-                    top=top,
+                    top=parse_top(args),
                 )
             )
         )
 
     @bp.post(f"/api/{V3_ROUTES}/InvoiceNotifications/jobs")
     def book_notifications(route: str) -> Response:
-        payload = json_body()
         return authenticated(
-            lambda s, a: json_response(
-                {
-                    "jobId": service.book_notifications(
-                        s, sandbox.engine, a, payload, settings.easytracking_job_seconds
-                    )
-                },
-                status=202,
+            lambda s, a: job_booked(
+                service.book_notifications(
+                    s, sandbox.engine, a, json_body(), settings.easytracking_job_seconds
+                )
             )
         )
 
     @bp.get(f"/api/{V3_ROUTES}/InvoiceNotifications/jobs/<job_id>")
     def download_notifications(route: str, job_id: str) -> Response:
         return authenticated(
-            lambda s, a: _job_response(
+            lambda s, a: job_download(
                 service.download_job(s, sandbox.engine, a, job_id, service.NOTIFICATIONS_JOB)
             )
         )
 
     @bp.post(f"/api/{V3_ROUTES}/InvoiceNotifications/set-notifications-as-got")
     def set_notifications_as_got(route: str) -> Response:
-        payload = json_body()
-
-        def mark(session: Session, account: Account) -> Response:
-            service.set_notifications_as_got(session, account, payload)
-            return ok()
-
-        return authenticated(mark)
+        return acknowledged(lambda s, a: service.set_notifications_as_got(s, a, json_body()))
 
     @bp.get(f"/api/{V3_ROUTES}/DownloadInvoices/active-invoices")
     def active_invoices(route: str) -> Response:
-        query = list_query(request.args)
-        return authenticated(lambda s, a: json_response(service.active_invoices(s, a, query)))
+        return authenticated(
+            lambda s, a: json_response(service.active_invoices(s, a, list_query(request.args)))
+        )
 
     @bp.post(f"/api/{V3_ROUTES}/DownloadInvoices/active/{BY}/jobs")
     def book_invoices(route: str, by: str) -> Response:
-        payload = json_body()
         delay = settings.easytracking_job_seconds
         return authenticated(
-            lambda s, a: json_response(
-                {"jobId": service.book_invoices(s, sandbox.engine, a, payload, by=by, delay=delay)},
-                status=202,
+            lambda s, a: job_booked(
+                service.book_invoices(s, sandbox.engine, a, json_body(), by=by, delay=delay)
             )
         )
 
     @bp.get(f"/api/{V3_ROUTES}/DownloadInvoices/active/jobs/<job_id>")
     def download_invoices(route: str, job_id: str) -> Response:
         return authenticated(
-            lambda s, a: _job_response(
+            lambda s, a: job_download(
                 service.download_job(s, sandbox.engine, a, job_id, service.INVOICES_JOB)
             )
         )
 
     @bp.post(f"/api/{V3_ROUTES}/ActiveInvoices/{BY}/<any(set, clear):action>-fase-<any('1', '2'):fase>")
     def fase(route: str, by: str, action: str, fase: str) -> Response:
-        payload = json_body()
-
-        def mark(session: Session, account: Account) -> Response:
-            service.set_fase(session, account, payload, by=by, fase=int(fase), value=action == "set")
-            return ok()
-
-        return authenticated(mark)
+        return acknowledged(
+            lambda s, a: service.set_fase(s, a, json_body(), by=by, fase=int(fase), value=action == "set")
+        )
 
     # -- passive cycle ----------------------------------------------------------------------------
 
     @bp.get(f"/api/{PASSIVE_ROUTES}/DownloadInvoices/passive-invoices")
     def passive_invoices(route: str) -> Response:
-        query = passive_query(request.args, route)
-        return authenticated(lambda s, a: json_response(passive.passive_invoices(s, a, route, query)))
+        return authenticated(
+            lambda s, a: json_response(
+                passive.passive_invoices(s, a, route, passive_query(request.args, route))
+            )
+        )
 
     @bp.post(f"/api/{PASSIVE_ROUTES}/DownloadInvoices/jobs")
     def book_passive_invoices(route: str) -> Response:
-        payload = json_body()
         delay = settings.easytracking_job_seconds
         return authenticated(
-            lambda s, a: json_response(
-                {"jobId": passive.book(s, sandbox.engine, a, route, payload, delay)}, status=202
-            )
+            lambda s, a: job_booked(passive.book(s, sandbox.engine, a, route, json_body(), delay))
         )
 
     @bp.post(f"/api/{PASSIVE_V5_ROUTES}/DownloadInvoices/jobs-select-type")
     def book_passive_invoices_by_type(route: str) -> Response:
-        payload = json_body()
         delay = settings.easytracking_job_seconds
         return authenticated(
-            lambda s, a: json_response(
-                {"jobId": passive.book_select_type(s, sandbox.engine, a, payload, delay)}, status=202
-            )
+            lambda s, a: job_booked(passive.book_select_type(s, sandbox.engine, a, json_body(), delay))
         )
 
     @bp.get(f"/api/{PASSIVE_ROUTES}/DownloadInvoices/jobs/<job_id>")
     def download_passive_invoices(route: str, job_id: str) -> Response:
-        return authenticated(lambda s, a: _job_response(passive.download(s, sandbox.engine, a, job_id)))
+        return authenticated(lambda s, a: job_download(passive.download(s, sandbox.engine, a, job_id)))
 
     @bp.post(f"/api/{PASSIVE_V3_ROUTES}/PassiveInvoices/<any(set, clear):action>-fase-<any('1', '2'):fase>")
     def passive_fase(route: str, action: str, fase: str) -> Response:
-        payload = json_body()
-
-        def mark(session: Session, account: Account) -> Response:
-            passive.set_fase(session, account, payload, fase=int(fase), value=action == "set")
-            return ok()
-
-        return authenticated(mark)
+        return acknowledged(
+            lambda s, a: passive.set_fase(s, a, json_body(), fase=int(fase), value=action == "set")
+        )
 
     return bp
 
 
-def _job_response(download: jobs.JobDownload) -> Response:
+def job_booked(job_id: str) -> Response:
+    return json_response({"jobId": job_id}, status=202)
+
+
+def job_download(download: jobs.JobDownload) -> Response:
     if not download.ready:
         return json_response({"message": "Job in progress"}, status=202)
     return Response(download.content, status=200, mimetype="application/octet-stream")
