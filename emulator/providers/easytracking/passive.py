@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from emulator.core.clock import ROME
@@ -105,18 +105,32 @@ def _stored_name(invoice: SdiInvoice, local: datetime) -> str:
 
 
 def passive_invoices(session: Session, account: Account, route: str, query: ListQuery) -> dict[str, object]:
-    statement = _filtered(account, query)
-    found = list(session.execute(statement.limit(query.top + 1)).scalars())
-    if query.top == MAX_TOP and len(found) > MAX_TOP:
+    # Only the listed columns are read: a list of 100000 invoices must not load their files.
+    rows = session.execute(_filtered(account, query).limit(query.top + 1)).all()
+    if query.top == MAX_TOP and len(rows) > MAX_TOP:
         raise PayloadTooLarge(f"More than {MAX_TOP} elements: narrow the date range or the filters")
     version = route_number(route)
-    items = [_item(document, version) for document in found[: query.top]]
+    items = [_item(row, version) for row in rows[: query.top]]
     return {"invoices": items, "total": len(items)}
 
 
-def _filtered(account: Account, query: ListQuery) -> Select[Any]:
-    statement = (
-        select(EtPassiveInvoice)
+def _filtered(account: Account, query: ListQuery) -> Select[*tuple[Any, ...]]:
+    statement: Select[*tuple[Any, ...]] = (
+        select(
+            EtPassiveInvoice.id,
+            EtPassiveInvoice.received_at,
+            EtPassiveInvoice.progressivo_annuale,
+            EtPassiveInvoice.country_channel,
+            SdiInvoice.supplier_vat,
+            SdiInvoice.supplier_cf,
+            SdiInvoice.customer_vat,
+            SdiInvoice.customer_cf,
+            SdiInvoice.date,
+            SdiInvoice.number,
+            SdiInvoice.document_type,
+            SdiInvoice.sdi_id,
+            SdiInvoice.file_name,
+        )
         .join(SdiInvoice, EtPassiveInvoice.invoice_id == SdiInvoice.id)
         .where(EtPassiveInvoice.account_id == account.id)
         .order_by(EtPassiveInvoice.id)
@@ -147,25 +161,24 @@ def _rome(local: datetime) -> datetime:
     return min(max(local, EARLIEST_LOCAL), LATEST_LOCAL).replace(tzinfo=ROME)
 
 
-def _item(document: EtPassiveInvoice, version: int) -> dict[str, object]:
-    invoice = document.invoice
+def _item(row: Row[*tuple[Any, ...]], version: int) -> dict[str, object]:
     item: dict[str, object] = {
-        "id": document.id,
-        "senderPIVA": invoice.supplier_vat or "",
-        "senderCF": invoice.supplier_cf or "",
-        "receiverPIVA": invoice.customer_vat or "",
-        "receiverCF": invoice.customer_cf or "",
-        "data": invoice.date or "",
-        "number": invoice.number or "",
-        "documentType": invoice.document_type or "",
+        "id": row.id,
+        "senderPIVA": row.supplier_vat or "",
+        "senderCF": row.supplier_cf or "",
+        "receiverPIVA": row.customer_vat or "",
+        "receiverCF": row.customer_cf or "",
+        "data": row.date or "",
+        "number": row.number or "",
+        "documentType": row.document_type or "",
     }
     if version >= 3:
-        item["sdiId"] = str(invoice.sdi_id)
-        item["dataRicezione"] = document.received_at.astimezone(ROME).strftime("%Y-%m-%d %H:%M:%S")
-        item["fileName"] = invoice.file_name
+        item["sdiId"] = str(row.sdi_id)
+        item["dataRicezione"] = row.received_at.astimezone(ROME).strftime("%Y-%m-%d %H:%M:%S")
+        item["fileName"] = row.file_name
     if version >= 9:
-        item["progressivoAnnualeCaricamento"] = document.progressivo_annuale
-        item["countryChannel"] = document.country_channel
+        item["progressivoAnnualeCaricamento"] = row.progressivo_annuale
+        item["countryChannel"] = row.country_channel
     return item
 
 
