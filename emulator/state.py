@@ -26,7 +26,7 @@ class Sandbox:
         self.config = config
         self.account_specs = load_account_specs(config.accounts_file)
         self.store = Store(config.database_url)
-        self.ids = IdFactory(config.seed)
+        self.ids = IdFactory(config.seed, generation=self._count_start())
         self.clock = self._load_clock(wall_clock)
         self.engine = SdiEngine(
             clock=self.clock,
@@ -46,6 +46,13 @@ class Sandbox:
     def transaction(self) -> Iterator[Session]:
         with self.store.transaction() as session:
             yield session
+
+    def _count_start(self) -> int:
+        """How many times the sandbox started on this database before (kept by resets)."""
+        with self.store.transaction() as session:
+            starts = int(get_meta(session, "starts") or 0)
+            set_meta(session, "starts", str(starts + 1))
+        return starts
 
     # -- clock -----------------------------------------------------------------------------
 

@@ -10,8 +10,19 @@ BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 
 class IdFactory:
-    def __init__(self, seed: int | None = None) -> None:
-        self._random: random.Random = random.Random(seed) if seed is not None else random.SystemRandom()
+    """Random ids; with a seed, the same sequence for the same seed and ``generation``.
+
+    ``generation`` counts the starts of the sandbox on one database: a seeded sandbox restarted on
+    its file continues with a new sequence instead of repeating the ids (and invoice file names)
+    it already handed out.
+    """
+
+    def __init__(self, seed: int | None = None, generation: int = 0) -> None:
+        self._random: random.Random
+        if seed is None:
+            self._random = random.SystemRandom()
+        else:
+            self._random = random.Random(seed if generation == 0 else f"{seed}/{generation}")
 
     def guid(self) -> str:
         """A random RFC 4122 version-4 GUID, 36 characters."""

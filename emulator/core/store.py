@@ -37,7 +37,9 @@ class Sequence(Base):
 
 
 # Keys of Meta that survive a reset: they describe the instance, not its state.
-PERSISTENT_META_KEYS = frozenset({"clock_virtual_anchor", "clock_wall_anchor", "signer_key", "signer_cert"})
+PERSISTENT_META_KEYS = frozenset(
+    {"clock_virtual_anchor", "clock_wall_anchor", "signer_key", "signer_cert", "starts"}
+)
 
 
 def _make_engine(url: str) -> Engine:

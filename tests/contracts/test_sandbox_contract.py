@@ -46,3 +46,27 @@ def test_clock_stops_before_the_end_of_the_calendar() -> None:
     assert response.json() == {
         "error": {"code": "end_of_time", "message": "Virtual time cannot move beyond 9000-01-01"}
     }
+
+
+def test_account_encoding_is_the_default_of_signed_incoming_invoices() -> None:
+    """PATCH an account's p7m_encoding, then its signed incoming invoices use it; both answers conform."""
+    app = create_app(make_config())
+    try:
+        patch = schema["/accounts/{provider}/{tenant}"]["PATCH"].Case(
+            path_parameters={"provider": "easytracking", "tenant": "sandbox"},
+            body={"p7m_encoding": "base64x2"},
+        )
+        patched = patch.call(app=app)
+        patch.validate_response(patched, checks=CHECKS)
+        incoming = schema["/incoming-invoices"]["POST"].Case(
+            body={"recipient": "09382170158", "count": 2, "signed": True, "document_type": "TD04"}
+        )
+        delivered = incoming.call(app=app)
+        incoming.validate_response(delivered, checks=CHECKS)
+    finally:
+        app.extensions["fattura_sandbox"].close()
+    assert patched.status_code == 200
+    assert patched.json()["p7m_encoding"] == "base64x2"
+    assert delivered.status_code == 201
+    assert [(i["signed"], i["encoding"]) for i in delivered.json()["invoices"]] == [(True, "base64x2")] * 2
+    assert all(i["file_name"].endswith(".xml.p7m") for i in delivered.json()["invoices"])
