@@ -33,7 +33,7 @@ from emulator.providers.easytracking import jobs
 from emulator.providers.easytracking.jobs import JobDownload
 from emulator.providers.easytracking.models import EtPassiveInvoice
 from emulator.providers.easytracking.queries import MAX_TOP, ListQuery, id_list, route_number
-from emulator.providers.easytracking.service import INTERMEDIARY_VAT
+from emulator.providers.easytracking.service import INTERMEDIARY_VAT, invoice_fields
 from emulator.sdi.engine import SdiEngine
 from emulator.sdi.models import SdiInvoice, SdiNotification
 from emulator.sdi.notifications import MessageType, notification_file_name
@@ -164,13 +164,13 @@ def _rome(local: datetime) -> datetime:
 def _item(row: Row[*tuple[Any, ...]], version: int) -> dict[str, object]:
     item: dict[str, object] = {
         "id": row.id,
-        "senderPIVA": row.supplier_vat or "",
-        "senderCF": row.supplier_cf or "",
-        "receiverPIVA": row.customer_vat or "",
-        "receiverCF": row.customer_cf or "",
-        "data": row.date or "",
-        "number": row.number or "",
-        "documentType": row.document_type or "",
+        **invoice_fields(
+            sender=(row.supplier_vat, row.supplier_cf),
+            receiver=(row.customer_vat, row.customer_cf),
+            date=row.date,
+            number=row.number,
+            document_type=row.document_type,
+        ),
     }
     if version >= 3:
         item["sdiId"] = str(row.sdi_id)

@@ -345,18 +345,38 @@ def _received_within(document: EtDocument, start: datetime, end: datetime) -> bo
     return start <= _received_local(document) <= end
 
 
+def invoice_fields(
+    *,
+    sender: tuple[str | None, str | None],
+    receiver: tuple[str | None, str | None],
+    date: str | None,
+    number: str | None,
+    document_type: str | None,
+) -> dict[str, object]:
+    """The fields both cycles' invoice lists share, "" where the invoice has no value."""
+    return {
+        "senderPIVA": sender[0] or "",
+        "senderCF": sender[1] or "",
+        "receiverPIVA": receiver[0] or "",
+        "receiverCF": receiver[1] or "",
+        "data": date or "",
+        "number": number or "",
+        "documentType": document_type or "",
+    }
+
+
 def _invoice_item(document: EtDocument) -> dict[str, object]:
     invoice = document.invoice
     return {
         "progressivoInvio": document.progressivo_invio,
         "docId": document.id,
-        "senderPIVA": document.sender_vat or "",
-        "senderCF": document.sender_cf or "",
-        "receiverPIVA": document.receiver_vat or "",
-        "receiverCF": document.receiver_cf or "",
-        "data": document.date or "",
-        "number": document.number or "",
-        "documentType": document.document_type or "",
+        **invoice_fields(
+            sender=(document.sender_vat, document.sender_cf),
+            receiver=(document.receiver_vat, document.receiver_cf),
+            date=document.date,
+            number=document.number,
+            document_type=document.document_type,
+        ),
         "sdiId": str(invoice.sdi_id) if invoice else "",
         "dataRicezione": _received_local(document).strftime("%Y-%m-%d %H:%M:%S"),
         "fileName": invoice.file_name if invoice else document.original_file_name,

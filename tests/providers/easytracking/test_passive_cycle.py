@@ -13,7 +13,8 @@ import json
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from flask.testing import FlaskClient
 from lxml import etree
 
 from emulator.app import create_app
+from emulator.config import Config
 from tests.conftest import advance, make_config
 from tests.providers.easytracking.helpers import OTHER_VAT, SANDBOX_VAT, bearer, invoice, token
 from tests.providers.easytracking.passive_helpers import (
@@ -821,18 +823,22 @@ def test_integrator_loop_with_invoices_arriving_mid_round(client: FlaskClient) -
     assert integrator_round(client, "v10") == []
 
 
-def test_integrator_loop_across_a_restart(tmp_path: Path) -> None:
-    config = make_config(db=str(tmp_path / "s.db"))
+@contextmanager
+def running(config: Config) -> Iterator[FlaskClient]:
+    """A sandbox on ``config`` for the duration of the block, closed (as at a stop) afterwards."""
     app = create_app(config)
     try:
-        client = app.test_client()
-        before = incoming(client, SANDBOX_VAT, count=2) + incoming(client, SANDBOX_VAT, signed=True)
-        first = integrator_round(client, "v10")
+        yield app.test_client()
     finally:
         app.extensions["fattura_sandbox"].close()
-    app = create_app(config)
-    try:
-        client = app.test_client()
+
+
+def test_integrator_loop_across_a_restart(tmp_path: Path) -> None:
+    config = make_config(db=str(tmp_path / "s.db"))
+    with running(config) as client:
+        before = incoming(client, SANDBOX_VAT, count=2) + incoming(client, SANDBOX_VAT, signed=True)
+        first = integrator_round(client, "v10")
+    with running(config) as client:
         tok = token(client)
         assert len(listed(client, tok, fase1="true")) == 3  # the flags survived
         assert listed(client, tok, fase1="false") == []
@@ -841,31 +847,21 @@ def test_integrator_loop_across_a_restart(tmp_path: Path) -> None:
         downloaded_once([first, second], [before, after])
         assert len(listed(client, token(client))) == 5
         assert integrator_round(client, "v4") == []
-    finally:
-        app.extensions["fattura_sandbox"].close()
 
 
 def test_integrator_loop_across_a_restart_with_given_invoices(tmp_path: Path) -> None:
     """The same loop across a restart, with invoices given as XML (no generator involved)."""
     config = make_config(db=str(tmp_path / "s.db"))
-    app = create_app(config)
-    try:
-        client = app.test_client()
+    with running(config) as client:
         before = [incoming(client, SANDBOX_VAT, xml=given(60 + i, f"B{i}").decode())[0] for i in range(2)]
         first = integrator_round(client, "v10")
-    finally:
-        app.extensions["fattura_sandbox"].close()
-    app = create_app(config)
-    try:
-        client = app.test_client()
+    with running(config) as client:
         after = [incoming(client, SANDBOX_VAT, xml=given(70 + i, f"A{i}").decode())[0] for i in range(2)]
         second = integrator_round(client, "v4")
         downloaded_once([first, second], [before, after])
         items = listed(client, token(client), fase1="true")
         assert [i["sdiId"] for i in items] == sdi_ids(before + after)
         assert [i["progressivoAnnualeCaricamento"] for i in items] == [26000001 + k for k in range(4)]
-    finally:
-        app.extensions["fattura_sandbox"].close()
 
 
 def test_job_delay_follows_the_configuration() -> None:
