@@ -28,6 +28,7 @@ def create_app(config: Config | None = None, *, wall_clock: WallClock = system_w
     for provider in PROVIDERS:
         app.register_blueprint(provider.blueprint(sandbox), url_prefix=provider.prefix)
         sandbox.invoice_resolvers.append(provider.resolve_invoice)
+        sandbox.provider_names.append(provider.name)
     app.register_blueprint(control_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
     _install_time(app, sandbox)
     _install_error_handlers(app, PROVIDERS)

@@ -37,6 +37,7 @@ class Sandbox:
         )
         # Providers add a function that finds invoices by their own ids (control API lookups).
         self.invoice_resolvers: list[Callable[[Session, str], list[SdiInvoice]]] = []
+        self.provider_names: list[str] = []
         self.signer = self._load_signer()
         with self.store.transaction() as session:
             if not get_meta(session, "seeded"):

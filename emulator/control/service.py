@@ -34,7 +34,7 @@ def health(sandbox: Sandbox) -> dict[str, Any]:
         "status": "ok",
         "version": __version__,
         "now": sandbox.clock.now().isoformat(),
-        "providers": ["easytracking"],
+        "providers": list(sandbox.provider_names),
         "xsd_validation": sandbox.config.xsd_dir is not None,
     }
 

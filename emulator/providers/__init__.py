@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
+from emulator.providers.aruba import PROVIDER as ARUBA
 from emulator.providers.base import Provider
 from emulator.providers.easytracking import PROVIDER as EASYTRACKING
 
-PROVIDERS: tuple[Provider, ...] = (EASYTRACKING,)
+PROVIDERS: tuple[Provider, ...] = (EASYTRACKING, ARUBA)
