@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from emulator.core.clock import ROME
@@ -31,6 +31,7 @@ from emulator.core.store import next_value
 from emulator.core.tenancy import Account
 from emulator.providers.easytracking import jobs
 from emulator.providers.easytracking.jobs import JobDownload
+from emulator.providers.easytracking.listing import ListColumns, list_filter
 from emulator.providers.easytracking.models import EtPassiveInvoice
 from emulator.providers.easytracking.queries import MAX_TOP, ListQuery, id_list, route_number
 from emulator.providers.easytracking.service import INTERMEDIARY_VAT, invoice_fields
@@ -49,10 +50,16 @@ SELECTABLE_TYPES = {
     "fatturaIntermediario": "FI",
 }
 FILE_TYPE_ORDER = ("FA", "MT", "FU", "FI")
+PASSIVE_COLUMNS = ListColumns(
+    vat=SdiInvoice.customer_vat,
+    fiscal_code=SdiInvoice.customer_cf,
+    fase1=EtPassiveInvoice.fase1,
+    fase2=EtPassiveInvoice.fase2,
+    date=SdiInvoice.date,
+    received_at=EtPassiveInvoice.received_at,
+)
 FIRST_DOC_ID = 4_574_600
 FIRST_UNSIGNED_NUMBER = 4_581_900
-EARLIEST_LOCAL = datetime(2, 1, 1)
-LATEST_LOCAL = datetime(9998, 12, 31)
 
 
 # -- delivery ----------------------------------------------------------------------------------
@@ -135,30 +142,7 @@ def _filtered(account: Account, query: ListQuery) -> Select[*tuple[Any, ...]]:
         .where(EtPassiveInvoice.account_id == account.id)
         .order_by(EtPassiveInvoice.id)
     )
-    if query.owner_vat:
-        statement = statement.where(func.upper(SdiInvoice.customer_vat) == query.owner_vat.upper())
-    if query.owner_cf:
-        statement = statement.where(func.upper(SdiInvoice.customer_cf) == query.owner_cf.upper())
-    if query.fase1 is not None:
-        statement = statement.where(EtPassiveInvoice.fase1.is_(query.fase1))
-    if query.fase2 is not None:
-        statement = statement.where(EtPassiveInvoice.fase2.is_(query.fase2))
-    if query.document_dates:
-        low, high = query.document_dates
-        statement = statement.where(SdiInvoice.date >= low.isoformat(), SdiInvoice.date <= high.isoformat())
-    if query.received:
-        # The range is Rome local time, as dataRicezione is shown; stored instants are UTC.
-        start = _rome(query.received.start)
-        end = _rome(query.received.end.replace(microsecond=999_999))
-        statement = statement.where(
-            EtPassiveInvoice.received_at >= start, EtPassiveInvoice.received_at <= end
-        )
-    return statement
-
-
-def _rome(local: datetime) -> datetime:
-    """A Rome wall-clock time as an aware instant; kept inside the years UTC conversion can reach."""
-    return min(max(local, EARLIEST_LOCAL), LATEST_LOCAL).replace(tzinfo=ROME)
+    return list_filter(statement, PASSIVE_COLUMNS, query)
 
 
 def _item(row: Row[*tuple[Any, ...]], version: int) -> dict[str, object]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, defer
 
 from emulator.core.clock import ROME
 from emulator.core.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
@@ -24,6 +24,7 @@ from emulator.core.tenancy import Account
 from emulator.core.xmlsafe import parse_xml
 from emulator.providers.easytracking import jobs
 from emulator.providers.easytracking.jobs import JobDownload
+from emulator.providers.easytracking.listing import ListColumns, list_filter, owner_filter
 from emulator.providers.easytracking.models import EtDocument, EtNotification
 from emulator.providers.easytracking.notifica_ditech import notifica_ditech, stati
 from emulator.providers.easytracking.queries import MAX_TOP, ListQuery, id_list
@@ -36,6 +37,15 @@ from emulator.sdi.models import SdiInvoice, SdiNotification
 INTERMEDIARY_VAT = "02470300373"
 CHANNEL = "easytracking"
 V2 = "v2"
+# An OI document always has its SDI invoice: the list reads the reception from it.
+ACTIVE_COLUMNS = ListColumns(
+    vat=EtDocument.owner_vat,
+    fiscal_code=EtDocument.owner_cf,
+    fase1=EtDocument.fase1,
+    fase2=EtDocument.fase2,
+    date=EtDocument.date,
+    received_at=SdiInvoice.received_at,
+)
 NOTIFICATIONS_JOB = "notifications"
 INVOICES_JOB = "active-invoices"
 
@@ -258,7 +268,7 @@ def new_active_notifications(
         .join(EtDocument, EtNotification.doc_id == EtDocument.id)
         .where(EtNotification.account_id == account.id, EtNotification.got.is_(False))
     )
-    query = _owner_filter(query, owner_vat, owner_cf)
+    query = owner_filter(query, ACTIVE_COLUMNS, owner_vat, owner_cf)
     rows = session.execute(
         query.order_by(EtNotification.created_at, EtNotification.id).limit(top + 1)
     ).scalars()
@@ -278,14 +288,6 @@ def _notification_item(notification: EtNotification) -> dict[str, object]:
         "docId": notification.doc_id,
         "fileName": notification.file_name,
     }
-
-
-def _owner_filter(query, owner_vat: str | None, owner_cf: str | None):  # type: ignore[no-untyped-def]
-    if owner_vat:
-        query = query.where(func.upper(EtDocument.owner_vat) == owner_vat.upper())
-    if owner_cf:
-        query = query.where(func.upper(EtDocument.owner_cf) == owner_cf.upper())
-    return query
 
 
 def set_notifications_as_got(session: Session, account: Account, payload: object) -> None:
@@ -312,22 +314,20 @@ def _owned_notifications(session: Session, account: Account, ids: list[int]) -> 
 
 
 def active_invoices(session: Session, account: Account, query: ListQuery) -> dict[str, object]:
+    # Documents without their XML, each with only the SDI columns the list shows: one query.
     statement = (
         select(EtDocument)
+        .join(SdiInvoice, EtDocument.invoice_id == SdiInvoice.id)
         .where(EtDocument.account_id == account.id, EtDocument.outcome == "OI")
+        .options(
+            defer(EtDocument.xml),
+            contains_eager(EtDocument.invoice).load_only(
+                SdiInvoice.sdi_id, SdiInvoice.file_name, SdiInvoice.received_at
+            ),
+        )
         .order_by(EtDocument.id)
     )
-    statement = _owner_filter(statement, query.owner_vat, query.owner_cf)
-    if query.fase1 is not None:
-        statement = statement.where(EtDocument.fase1.is_(query.fase1))
-    if query.fase2 is not None:
-        statement = statement.where(EtDocument.fase2.is_(query.fase2))
-    if query.document_dates:
-        low, high = query.document_dates
-        statement = statement.where(EtDocument.date >= low.isoformat(), EtDocument.date <= high.isoformat())
-    documents = list(session.execute(statement).scalars())
-    if query.received:
-        documents = [d for d in documents if _received_within(d, query.received.start, query.received.end)]
+    documents = list(session.execute(list_filter(statement, ACTIVE_COLUMNS, query)).scalars())
     if len(documents) > MAX_TOP:
         raise PayloadTooLarge(f"More than {MAX_TOP} elements: narrow the date range or use top")
     # The document's example shows "invoces" and "sdild": typos that the passive-cycle document
@@ -339,10 +339,6 @@ def active_invoices(session: Session, account: Account, query: ListQuery) -> dic
 def _received_local(document: EtDocument) -> datetime:
     moment = document.invoice.received_at if document.invoice else document.uploaded_at
     return moment.astimezone(ROME).replace(tzinfo=None)
-
-
-def _received_within(document: EtDocument, start: datetime, end: datetime) -> bool:
-    return start <= _received_local(document) <= end
 
 
 def invoice_fields(
