@@ -51,6 +51,8 @@ def serve(config: Config, threads: int) -> None:
     from emulator.app import create_app
 
     app = create_app(config)
+    # Due work (callback deliveries, their retries) happens even when no client is calling.
+    app.extensions["fattura_sandbox"].start_ticker()
     print(f"fattura-sandbox listening on http://{config.host}:{config.port} (db: {config.db})", flush=True)
     waitress.serve(app, host=config.host, port=config.port, threads=threads, ident="fattura-sandbox")
 

@@ -26,6 +26,10 @@ class Config:
     # Easy Tracking: lifetime of an access token and time a job takes to be prepared.
     easytracking_token_seconds: int = 3600
     easytracking_job_seconds: int = 5
+    # Aruba: virtual seconds between an upload and its hand-over to the SDI (asynchronous checks);
+    # the SLA of §3 (5 MB files, requests per minute per IP), on unless switched off.
+    aruba_processing_seconds: int = 60
+    aruba_sla: bool = True
     # Start of virtual time (ISO-8601); None = the wall clock at first start.
     clock_start: str | None = None
     # Frozen: virtual time moves only through POST /_sandbox/clock (tests, certification runs).
@@ -45,11 +49,17 @@ class Config:
 
 
 def _convert(name: str, raw: str) -> Any:
-    if name in {"port", "easytracking_token_seconds", "easytracking_job_seconds", "seed"}:
+    if name in {
+        "port",
+        "easytracking_token_seconds",
+        "easytracking_job_seconds",
+        "aruba_processing_seconds",
+        "seed",
+    }:
         return int(raw)
     if name in {"xsd_dir", "accounts_file"}:
         return Path(raw)
-    if name == "clock_frozen":
+    if name in {"clock_frozen", "aruba_sla"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name == "sdi_delays":
         value = json.loads(raw)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -13,12 +15,15 @@ from emulator.core.accounts import load_account_specs
 from emulator.core.clock import VirtualClock, WallClock, system_wall_clock
 from emulator.core.ids import IdFactory
 from emulator.core.store import Store, get_meta, set_meta
+from emulator.core.tasks import AfterCommit, TaskQueue
 from emulator.core.tenancy import seed_accounts
 from emulator.sdi.engine import SdiEngine
 from emulator.sdi.models import SdiInvoice
 from emulator.sdi.outcomes import Delays, OutcomePolicy
 from emulator.sdi.signing import SandboxSigner
 from emulator.sdi.validation import SdiValidator
+
+log = logging.getLogger("fattura_sandbox")
 
 
 class Sandbox:
@@ -38,6 +43,9 @@ class Sandbox:
         # Providers add a function that finds invoices by their own ids (control API lookups).
         self.invoice_resolvers: list[Callable[[Session, str], list[SdiInvoice]]] = []
         self.provider_names: list[str] = []
+        # Providers register handlers for the tasks they schedule (processing delays, callbacks).
+        self.tasks = TaskQueue()
+        self._stopped = threading.Event()
         self.signer = self._load_signer()
         with self.store.transaction() as session:
             if not get_meta(session, "seeded"):
@@ -86,10 +94,57 @@ class Sandbox:
         return now, self.process_due()
 
     def process_due(self) -> int:
-        with self.store.transaction() as session:
-            if not self.engine.has_due(session):
-                return 0
-            return self.engine.process_due(session)
+        """Run every SDI event and task that fell due, in due order; returns how many happened.
+
+        Work a task hands back for after the commit (an HTTP delivery) runs outside the store's
+        lock; it may schedule more work that is already due (a retry), so the loop goes on until
+        nothing is due.
+        """
+        done = 0
+        while True:
+            with self.store.transaction() as session:
+                now = self.clock.now()
+                if not (self.engine.has_due(session) or self.tasks.has_due(session, now)):
+                    return done
+                applied, effects = self._run_due(session, now)
+            done += applied
+            for effect in effects:
+                effect()
+            if not effects:
+                return done
+
+    def _run_due(self, session: Session, until: datetime) -> tuple[int, list[AfterCommit]]:
+        applied = 0
+        effects: list[AfterCommit] = []
+        while True:
+            event = self.engine.next_due(session, until)
+            task = self.tasks.next_due(session, until)
+            if event is None and task is None:
+                return applied, effects
+            if task is None or (event is not None and event.due_at <= task.due_at):
+                assert event is not None
+                applied += self.engine.run_event(session, event)
+                continue
+            applied += 1
+            effect = self.tasks.run(session, task)
+            if effect is not None:
+                effects.append(effect)
+                # Deliver before going on: what the client answers may decide what is due next.
+                return applied, effects
+
+    def start_ticker(self, interval: float = 1.0) -> threading.Thread:
+        """Process due work every ``interval`` wall seconds, so pushes happen without any request."""
+
+        def tick() -> None:
+            while not self._stopped.wait(interval):
+                try:
+                    self.process_due()
+                except Exception:  # the ticker must survive; the error is logged
+                    log.exception("processing due work failed")
+
+        thread = threading.Thread(target=tick, name="fattura-sandbox-ticker", daemon=True)
+        thread.start()
+        return thread
 
     # -- state -----------------------------------------------------------------------------
 
@@ -116,4 +171,5 @@ class Sandbox:
             self._seed(session)
 
     def close(self) -> None:
+        self._stopped.set()
         self.store.dispose()

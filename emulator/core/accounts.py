@@ -39,7 +39,7 @@ _REQUIRED_KEYS = frozenset(
         "recipient_code",
     }
 )
-_OPTIONAL_KEYS = frozenset({"token", "pec", "pa_office_code", "p7m_encoding"})
+_OPTIONAL_KEYS = frozenset({"token", "pec", "pa_office_code", "p7m_encoding", "premium"})
 _ADDRESS_REQUIRED = frozenset({"street", "zip", "city", "country"})
 _ADDRESS_OPTIONAL = frozenset({"number", "province"})
 
@@ -88,6 +88,8 @@ class AccountSpec:
     pa_office_code: str | None
     # How signed incoming invoices reach this account unless a request says otherwise.
     p7m_encoding: str = DEFAULT_P7M_ENCODING
+    # A provider's paid tier for several fiscal ids (Aruba "Premium": finds must name the party).
+    premium: bool = False
 
     @property
     def label(self) -> str:
@@ -199,7 +201,15 @@ def _parse_entry(path: Path, index: int, data: Any) -> AccountSpec:
             "pa_office_code", _PA_OFFICE_CODE_RE, " (6 uppercase letters/digits)"
         ),
         p7m_encoding=_p7m_encoding(entry),
+        premium=_premium(entry),
     )
+
+
+def _premium(entry: _Entry) -> bool:
+    value = entry.data.get("premium", False)
+    if not isinstance(value, bool):
+        raise entry.error("'premium' must be true or false")
+    return value
 
 
 def _p7m_encoding(entry: _Entry) -> str:

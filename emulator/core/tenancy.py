@@ -53,6 +53,7 @@ class Account(Base):
             "pec": self.profile.get("pec"),
             "pa_office_code": self.profile.get("pa_office_code"),
             "p7m_encoding": self.p7m_encoding,
+            "premium": bool(self.profile.get("premium", False)),
         }
 
     @property

@@ -86,9 +86,14 @@ class SdiEngine:
         channel: str,
         sender_account_id: int | None,
         plan: list[PlannedEvent] | None = None,
+        at: datetime | None = None,
     ) -> Reception:
-        """Take a file as the SDI does: id it, check it, and schedule its outcome."""
-        now = self.clock.now()
+        """Take a file as the SDI does: id it, check it, and schedule its outcome.
+
+        ``at`` is the instant of reception when it is not now: a provider that hands a file over
+        from a task due earlier (its own processing delay) receives it at that task's instant.
+        """
+        now = at or self.clock.now()
         xml, errors = self._unwrap(file_name, content)
         parsed = self._parse(xml) if xml is not None else None
         if xml is not None and not errors:
@@ -208,26 +213,33 @@ class SdiEngine:
         """Apply every pending event due at or before ``until`` (default: now), oldest first."""
         until = until or self.clock.now()
         applied = 0
-        while True:
-            query = (
-                select(SdiEvent)
-                .where(SdiEvent.status == "pending", SdiEvent.due_at <= until)
-                .order_by(SdiEvent.due_at, SdiEvent.id)
-                .limit(1)
-            )
-            pending = session.execute(query).scalar_one_or_none()
-            if pending is None:
-                return applied
-            invoice = session.get(SdiInvoice, pending.invoice_id)
-            assert invoice is not None
-            event = Event(pending.event)
-            if is_allowed(State(invoice.state), event, Flow(invoice.flow)):
-                self.apply(session, invoice, event, pending.due_at, pending.params)
-                pending.status = "done"
-                applied += 1
-            else:
-                pending.status = "moot"
-            session.flush()
+        while (pending := self.next_due(session, until)) is not None:
+            applied += self.run_event(session, pending)
+        return applied
+
+    def next_due(self, session: Session, until: datetime) -> SdiEvent | None:
+        query = (
+            select(SdiEvent)
+            .where(SdiEvent.status == "pending", SdiEvent.due_at <= until)
+            .order_by(SdiEvent.due_at, SdiEvent.id)
+            .limit(1)
+        )
+        return session.execute(query).scalar_one_or_none()
+
+    def run_event(self, session: Session, pending: SdiEvent) -> int:
+        """Apply one due event at its own instant (1), or mark it moot when the lifecycle moved on (0)."""
+        invoice = session.get(SdiInvoice, pending.invoice_id)
+        assert invoice is not None
+        event = Event(pending.event)
+        applied = 0
+        if is_allowed(State(invoice.state), event, Flow(invoice.flow)):
+            self.apply(session, invoice, event, pending.due_at, pending.params)
+            pending.status = "done"
+            applied = 1
+        else:
+            pending.status = "moot"
+        session.flush()
+        return applied
 
     def has_due(self, session: Session) -> bool:
         query = (
