@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from emulator.config import Config
+from emulator.core import webhooks
 from emulator.core.accounts import load_account_specs
 from emulator.core.clock import VirtualClock, WallClock, system_wall_clock
 from emulator.core.ids import IdFactory
@@ -45,6 +46,9 @@ class Sandbox:
         self.provider_names: list[str] = []
         # Providers register handlers for the tasks they schedule (processing delays, callbacks).
         self.tasks = TaskQueue()
+        # How callbacks reach clients (tests put a fake here); the outbox's task is always registered.
+        self.webhook_transport: webhooks.Transport = webhooks.post_json
+        webhooks.install(self)
         self._stopped = threading.Event()
         self.signer = self._load_signer()
         with self.store.transaction() as session:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from emulator.control import service
 from emulator.core.errors import SandboxError
@@ -49,6 +49,16 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
         payload = json_body()
         with sandbox.transaction() as session:
             return json_response(service.update_account(session, provider, tenant, payload))
+
+    @bp.get("/callbacks")
+    def callbacks() -> Response:
+        with sandbox.transaction() as session:
+            return json_response(service.list_callbacks(session, request.args))
+
+    @bp.get("/callbacks/<reference>")
+    def callback(reference: str) -> Response:
+        with sandbox.transaction() as session:
+            return json_response(service.get_callback(session, reference))
 
     @bp.post("/incoming-invoices")
     def incoming_invoices() -> Response:

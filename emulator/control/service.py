@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from emulator import __version__
+from emulator.core import webhooks
 from emulator.core.errors import BadRequest, Conflict, NotFound
 from emulator.core.ids import base62
 from emulator.core.tenancy import Account, account_owning, accounts_of
@@ -19,7 +21,6 @@ from emulator.sdi.generator import DOCUMENT_TYPES, InvoiceGenerator, PartySpec
 from emulator.sdi.lifecycle import Event, InvalidTransition
 from emulator.sdi.models import SdiInvoice
 from emulator.sdi.notifications import MessageType
-from emulator.sdi.outcomes import PlannedEvent
 from emulator.sdi.signing import P7M_ENCODINGS
 from emulator.sdi.validation import ERROR_CATALOGUE, SdiError, describe
 from emulator.state import Sandbox
@@ -65,23 +66,84 @@ def list_accounts(session: Session) -> dict[str, Any]:
     return {"accounts": [a.public_view() for a in accounts_of(session)]}
 
 
+ACCOUNT_SETTINGS = ("p7m_encoding", "callback_url", "callback_api_key")
+CALLBACK_SETTINGS = {"callback_url": webhooks.check_callback_url, "callback_api_key": webhooks.check_api_key}
+
+
 def update_account(session: Session, provider: str, tenant: str, payload: Any) -> dict[str, Any]:
-    """PATCH an account's sandbox settings (today: how its signed incoming invoices are encoded)."""
+    """PATCH an account's sandbox settings: how its signed incoming invoices are encoded, and where
+    its provider's callbacks go (``callback_url``, ``callback_api_key``; null removes one)."""
     account = session.execute(
         select(Account).where(Account.provider == provider, Account.tenant == tenant)
     ).scalar_one_or_none()
     if account is None:
         raise NotFound(f"No sandbox account {provider}/{tenant}")
     if not isinstance(payload, dict) or not payload:
-        raise BadRequest('The body must be a JSON object like {"p7m_encoding": "ber"}')
-    unknown = sorted(set(payload) - {"p7m_encoding"})
+        raise BadRequest(
+            'The body must be a JSON object like {"p7m_encoding": "ber"} or '
+            '{"callback_url": "http://localhost:9000/hooks", "callback_api_key": "secret"}'
+        )
+    unknown = sorted(set(payload) - set(ACCOUNT_SETTINGS))
     if unknown:
-        raise BadRequest(f"Unknown setting(s): {', '.join(unknown)}; only p7m_encoding can be changed")
-    encoding = payload["p7m_encoding"]
-    if encoding not in P7M_ENCODINGS:
-        raise BadRequest(f"p7m_encoding must be one of {', '.join(P7M_ENCODINGS)}")
-    account.p7m_encoding = encoding
-    return account.public_view()
+        raise BadRequest(
+            f"Unknown setting(s): {', '.join(unknown)}; only p7m_encoding, callback_url and "
+            "callback_api_key can be changed"
+        )
+    changes: dict[str, Any] = {}
+    if "p7m_encoding" in payload:
+        if payload["p7m_encoding"] not in P7M_ENCODINGS:
+            raise BadRequest(f"p7m_encoding must be one of {', '.join(P7M_ENCODINGS)}")
+        changes["p7m_encoding"] = payload["p7m_encoding"]
+    for key, check in CALLBACK_SETTINGS.items():
+        if key not in payload:
+            continue
+        if account.provider not in webhooks.RETRY_POLICIES:
+            raise BadRequest(
+                f"The sandbox makes no callbacks for {account.provider} accounts: {key} cannot be set"
+            )
+        try:
+            changes[key] = None if payload[key] is None else check(payload[key])
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+    # A new dict, so that SQLAlchemy sees the JSON column change.
+    account.profile = {**account.profile, **changes}
+    return account_view(account)
+
+
+def account_view(account: Account) -> dict[str, Any]:
+    """The account as the control API shows it, with its callback settings."""
+    return {
+        **account.public_view(),
+        "callback_url": account.profile.get("callback_url"),
+        "callback_api_key": account.profile.get("callback_api_key"),
+    }
+
+
+# -- callbacks ------------------------------------------------------------------------------------
+
+
+CALLBACK_FILTERS = ("provider", "tenant", "status", "event")
+
+
+def list_callbacks(session: Session, query: Mapping[str, str]) -> dict[str, Any]:
+    """Every callback delivery (webhook) the sandbox made or owes, oldest first, filtered."""
+    filters = {key: query[key] for key in CALLBACK_FILTERS if key in query}
+    status = filters.get("status")
+    if status is not None and status not in webhooks.STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(webhooks.STATUSES)}")
+    deliveries = webhooks.find_deliveries(session, **filters)
+    return {"callbacks": [webhooks.delivery_view(d) for d in deliveries]}
+
+
+def get_callback(session: Session, reference: str) -> dict[str, Any]:
+    delivery = (
+        webhooks.find_delivery(session, int(reference))
+        if reference.isascii() and reference.isdigit() and len(reference) <= 19
+        else None
+    )
+    if delivery is None:
+        raise NotFound(f"No callback {reference}")
+    return webhooks.delivery_view(delivery)
 
 
 # -- incoming invoices -----------------------------------------------------------------------
@@ -199,21 +261,14 @@ def _suffix(n: int) -> str:
 def _deliver(
     sandbox: Sandbox, session: Session, account: Account, file_name: str, content: bytes
 ) -> dict[str, Any]:
-    reception = sandbox.engine.receive(
-        session,
-        file_name=file_name,
-        content=content,
-        channel="sdi",
-        sender_account_id=None,
-        plan=[PlannedEvent(Event.RC, 0)],
+    reception = sandbox.engine.deliver_incoming(
+        session, file_name=file_name, content=content, recipient_account_id=account.id
     )
     if reception.errors:
         summary = "; ".join(f"{e.code} {e.description}" for e in reception.errors)
         raise BadRequest(
             f"The SDI would reject this invoice: {summary}", errors=[e.code for e in reception.errors]
         )
-    reception.invoice.recipient_account_id = account.id
-    sandbox.engine.process_due(session)
     invoice = reception.invoice
     metadata = next((n for n in invoice.notifications if n.type == MessageType.MT.value), None)
     return {

@@ -18,6 +18,7 @@ from typing import Any
 
 from stdnum.it import codicefiscale, iva
 
+from emulator.core.webhooks import RETRY_POLICIES, check_api_key, check_callback_url
 from emulator.sdi.signing import P7M_ENCODINGS
 
 DEFAULT_ACCOUNTS_FILE = Path(__file__).resolve().parents[2] / "fixtures" / "accounts.json"
@@ -39,7 +40,9 @@ _REQUIRED_KEYS = frozenset(
         "recipient_code",
     }
 )
-_OPTIONAL_KEYS = frozenset({"token", "pec", "pa_office_code", "p7m_encoding", "premium"})
+_OPTIONAL_KEYS = frozenset(
+    {"token", "pec", "pa_office_code", "p7m_encoding", "premium", "callback_url", "callback_api_key"}
+)
 _ADDRESS_REQUIRED = frozenset({"street", "zip", "city", "country"})
 _ADDRESS_OPTIONAL = frozenset({"number", "province"})
 
@@ -90,6 +93,10 @@ class AccountSpec:
     p7m_encoding: str = DEFAULT_P7M_ENCODING
     # A provider's paid tier for several fiscal ids (Aruba "Premium": finds must name the party).
     premium: bool = False
+    # Where the provider's push callbacks go (providers with callbacks only), and the static key
+    # sent as their Authorization header; the control API can change both.
+    callback_url: str | None = None
+    callback_api_key: str | None = None
 
     @property
     def label(self) -> str:
@@ -202,7 +209,21 @@ def _parse_entry(path: Path, index: int, data: Any) -> AccountSpec:
         ),
         p7m_encoding=_p7m_encoding(entry),
         premium=_premium(entry),
+        callback_url=_callback_setting(entry, provider, "callback_url", check_callback_url),
+        callback_api_key=_callback_setting(entry, provider, "callback_api_key", check_api_key),
     )
+
+
+def _callback_setting(entry: _Entry, provider: str, key: str, check: Callable[[object], str]) -> str | None:
+    value = entry.data.get(key)
+    if value is None:
+        return None
+    if provider not in RETRY_POLICIES:
+        raise entry.error(f"{key!r}: the sandbox makes no callbacks for {provider} accounts")
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise entry.error(str(exc)) from None
 
 
 def _premium(entry: _Entry) -> bool:

@@ -54,6 +54,8 @@ class Account(Base):
             "pa_office_code": self.profile.get("pa_office_code"),
             "p7m_encoding": self.p7m_encoding,
             "premium": bool(self.profile.get("premium", False)),
+            "callback_url": self.profile.get("callback_url"),
+            "callback_api_key": self.profile.get("callback_api_key"),
         }
 
     @property

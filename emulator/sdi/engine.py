@@ -8,12 +8,14 @@ so timestamps inside the notifications are the virtual instants the SDI would ha
 
 from __future__ import annotations
 
+import codecs
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,13 +28,24 @@ from emulator.sdi.fatturapa import NotAnInvoiceError, ParsedInvoice, parse_invoi
 from emulator.sdi.lifecycle import Event, Flow, State, is_allowed, next_state, path_to
 from emulator.sdi.models import SdiEvent, SdiInvoice, SdiNotification
 from emulator.sdi.notifications import (
+    PA_NS,
     ErrorEntry,
     MessageType,
     NotificationData,
+    load_messaggi_schema,
     notification_file_name,
+    parse_notification,
     render_notification,
 )
-from emulator.sdi.outcomes import OutcomePolicy, PlannedEvent, errors_param
+from emulator.sdi.outcomes import (
+    EsitoFields,
+    EsitoScarto,
+    OutcomePolicy,
+    PlannedEvent,
+    errors_param,
+    esito_format_problem,
+    esito_scarto,
+)
 from emulator.sdi.signing import SandboxSigner, SignatureError, unwrap_p7m
 from emulator.sdi.validation import SdiError, SdiValidator, describe
 
@@ -53,6 +66,31 @@ class Reception:
     invoice: SdiInvoice
     parsed: ParsedInvoice | None
     errors: list[SdiError]
+
+
+@dataclass(frozen=True)
+class EsitoCommittente:
+    """A recipient's answer to a PA invoice, the fields of the EC file its intermediary writes."""
+
+    esito: str  # EC01 (accepted) | EC02 (refused)
+    number: str | None = None
+    year: int | None = None
+    position: int | None = None
+    description: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EsitoOutcome:
+    """What the SDI did with an EC: forwarded it as an NE to the supplier, or discarded it with an SE."""
+
+    esito_file: SdiNotification  # the EC as received (type EC, audience "recipient")
+    reply: SdiNotification  # the NE (audience "sender") or the SE (audience "recipient")
+    scarto: EsitoScarto | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.scarto is None
 
 
 class SdiEngine:
@@ -291,6 +329,158 @@ class SdiEngine:
         assert notification is not None
         return notification
 
+    # -- incoming invoices from outside the sandbox -------------------------------------------
+
+    def deliver_incoming(
+        self,
+        session: Session,
+        *,
+        file_name: str,
+        content: bytes,
+        recipient_account_id: int | None,
+        channel: str = "sdi",
+    ) -> Reception:
+        """A supplier outside the sandbox sends ``content``; the SDI delivers it at once (RC now).
+
+        ``recipient_account_id`` None lets the RC find the account that owns the customer's fiscal
+        id, if any. When the SDI would reject the file (``Reception.errors``), nothing is scheduled
+        and the caller is expected to abandon its transaction.
+        """
+        reception = self.receive(
+            session,
+            file_name=file_name,
+            content=content,
+            channel=channel,
+            sender_account_id=None,
+            plan=[],
+        )
+        if reception.errors:
+            return reception
+        if recipient_account_id is not None:
+            reception.invoice.recipient_account_id = recipient_account_id
+        self._schedule(session, reception.invoice, [PlannedEvent(Event.RC, 0)], reception.invoice.received_at)
+        self.process_due(session)
+        return reception
+
+    # -- esito committente (recipient -> SDI) ----------------------------------------------------
+
+    def send_esito(
+        self, session: Session, invoice: SdiInvoice, esito: EsitoCommittente, *, at: datetime | None = None
+    ) -> EsitoOutcome:
+        """The recipient's intermediary writes the EC file (CAdES ``.xml.p7m``) and sends it."""
+        if Flow(invoice.flow) is not Flow.PA:
+            raise ValueError("the esito committente exists only for PA (FPA12) invoices")
+        now = at or self.clock.now()
+        data = NotificationData(
+            sdi_id=invoice.sdi_id,
+            invoice_file_name=invoice.file_name,
+            received_at=now,
+            message_id=esito.message_id or "",
+            invoice_hash=invoice.hash,
+            esito=esito.esito,
+            esito_description=esito.description,
+            invoice_number=esito.number,
+            invoice_year=esito.year,
+            invoice_position=esito.position,
+            message_id_committente=esito.message_id,
+        )
+        xml = render_notification(MessageType.EC, Flow.PA, data, None)
+        content = self._signer().make_p7m(xml, signing_time=now)
+        sequence = 1 + sum(1 for n in invoice.notifications if n.type == MessageType.EC.value)
+        file_name = notification_file_name(invoice.file_name, MessageType.EC, sequence) + ".p7m"
+        return self.receive_esito(session, invoice, file_name=file_name, content=content, at=now)
+
+    def receive_esito(
+        self,
+        session: Session,
+        invoice: SdiInvoice,
+        *,
+        file_name: str,
+        content: bytes,
+        at: datetime | None = None,
+    ) -> EsitoOutcome:
+        """An EC file for ``invoice`` reaches the SDI: forwarded to the supplier (NE) or discarded (SE).
+
+        The EC is kept as a notification of the recipient (type EC) whatever the outcome; listeners
+        hear about the SDI's answer (NE or SE), not about the recipient's own file. An SE quotes the
+        EC's reference and MessageIdCommittente unless the EC broke the format (EN00).
+        """
+        if Flow(invoice.flow) is not Flow.PA:
+            raise ValueError("the esito committente exists only for PA (FPA12) invoices")
+        now = at or self.clock.now()
+        self.process_due(session, now)  # a DT already due has run out the terms
+        fields, problem = self._read_esito(content)
+        esito_file = SdiNotification(
+            invoice=invoice,
+            type=MessageType.EC.value,
+            audience="recipient",
+            file_name=file_name,
+            content=content,
+            message_id=((fields.message_id if fields else None) or "")[:14],
+            emitted_at=now,
+            esito=fields.esito if fields is not None and problem is None else None,
+        )
+        session.add(esito_file)
+        session.flush()
+        body = self._parse(invoice.xml) if invoice.xml is not None else None
+        bodies = [(b.number, _year(b.date)) for b in body.bodies] if body is not None else []
+        scarto = esito_scarto(
+            fields, problem, sdi_id=invoice.sdi_id, state=State(invoice.state), bodies=bodies
+        )
+        reference = _esito_reference(fields) if fields is not None and problem is None else None
+        if scarto is not None:
+            # An EC out of format is not quoted: the SE names the invoice's IdentificativoSdI only.
+            params: dict[str, Any] = {
+                "scarto": scarto.code,
+                "note": scarto.note,
+                "esito_committente": reference or {},
+            }
+            reply = self._emit(
+                session, invoice, None, now, params, audience="recipient", message_type=MessageType.SE
+            )
+            return EsitoOutcome(esito_file, reply, scarto)
+        assert fields is not None and reference is not None
+        event = Event.NE_EC01 if fields.esito == "EC01" else Event.NE_EC02
+        reply = self.apply(session, invoice, event, now, {"esito_committente": reference})
+        return EsitoOutcome(esito_file, reply)
+
+    def _read_esito(self, content: bytes) -> tuple[EsitoFields | None, str | None]:
+        """The EC's fields and the first format problem (EN00), p7m unwrapped first."""
+        try:
+            text = content.lstrip().removeprefix(codecs.BOM_UTF8).lstrip()
+            xml = content if text.startswith(b"<") else unwrap_p7m(content)
+            root = parse_xml(xml)
+            parsed = parse_notification(xml)
+        except (SignatureError, ValueError) as exc:
+            return None, f"il file non è una notifica di esito leggibile ({exc})"
+        if parsed.message_type is not MessageType.EC or etree.QName(root).namespace != PA_NS:
+            return None, f"il file non è una NotificaEsitoCommittente ({parsed.root_name})"
+        fields = EsitoFields(
+            sdi_id=parsed.sdi_id,
+            esito=parsed.esito,
+            number=parsed.invoice_number,
+            year=parsed.invoice_year,
+            position=parsed.invoice_position,
+            description=parsed.esito_description,
+            message_id=parsed.message_id_committente,
+        )
+        problem = esito_format_problem(fields) or self._esito_schema_problem(root)
+        return fields, problem
+
+    def _esito_schema_problem(self, root: etree._Element) -> str | None:
+        xsd_dir = self.validator.xsd_dir
+        if xsd_dir is None:
+            return None
+        try:
+            schema = load_messaggi_schema(xsd_dir)
+        except FileNotFoundError:
+            return None
+        if schema.validate(root):
+            return None
+        entries = list(cast(Iterable[Any], schema.error_log))
+        detail = entries[-1].message if entries else "errore"
+        return f"documento non valido rispetto allo schema ({detail})"
+
     def _deliver(self, session: Session, invoice: SdiInvoice, at: datetime) -> None:
         """RC: the invoice reached its recipient; a sandbox account that owns it gets it with its MT."""
         if invoice.recipient_account_id is None:
@@ -342,6 +532,8 @@ class SdiEngine:
     ) -> NotificationData:
         flow = Flow(invoice.flow)
         code = invoice.recipient_code
+        # An NE or SE that answers a real EC quotes the EC's own fields.
+        ec: dict[str, Any] | None = params.get("esito_committente")
         errors = tuple(
             ErrorEntry(code=e["code"], description=e["description"], suggestion=e.get("suggestion") or "")
             for e in params.get("errors", [])
@@ -359,12 +551,30 @@ class SdiEngine:
             description=DT_DESCRIPTION if event is Event.DT else None,
             available_on=at.astimezone(ROME).date(),
             esito=event.value[3:] if event in ESITO_DESCRIPTION else None,
-            esito_description=ESITO_DESCRIPTION.get(event) if event else None,
-            invoice_number=invoice.number,
-            invoice_year=invoice.year,
-            message_id_committente=message_id if event in ESITO_DESCRIPTION else None,
+            esito_description=(
+                ec.get("description") if ec is not None else ESITO_DESCRIPTION.get(event) if event else None
+            ),
+            invoice_number=ec.get("number") if ec is not None else invoice.number,
+            invoice_year=ec.get("year") if ec is not None else invoice.year,
+            invoice_position=ec.get("position") if ec is not None else None,
+            message_id_committente=(
+                ec.get("message_id") if ec is not None else message_id if event in ESITO_DESCRIPTION else None
+            ),
             format=invoice.versione,
+            scarto=params.get("scarto"),
+            note=params.get("note"),
         )
+
+
+def _esito_reference(fields: EsitoFields) -> dict[str, Any]:
+    """What an NE or SE quotes of the EC it answers (JSON-safe: it may be kept as event params)."""
+    return {
+        "number": fields.number,
+        "year": fields.year,
+        "position": fields.position,
+        "description": fields.description,
+        "message_id": fields.message_id,
+    }
 
 
 def _pick_recipient(owners: list[Account], sender_account_id: int | None) -> Account | None:

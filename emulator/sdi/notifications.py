@@ -110,6 +110,7 @@ class NotificationData:
     esito_description: str | None = None
     invoice_number: str | None = None
     invoice_year: int | None = None
+    invoice_position: int | None = None  # RiferimentoFattura/PosizioneFattura (EC, NE, SE)
     message_id_committente: str | None = None
     format: str | None = None  # FPA12 / FPR12 (MT Formato)
     attempts: int = 1
@@ -140,6 +141,7 @@ class ParsedNotification:
     esito_description: str | None = None
     invoice_number: str | None = None
     invoice_year: int | None = None
+    invoice_position: int | None = None
     message_id_committente: str | None = None
     format: str | None = None
     attempts: int | None = None
@@ -271,6 +273,8 @@ def _riferimento_fattura(parent: etree._Element, data: NotificationData) -> None
     reference = _add(parent, "RiferimentoFattura")
     _add(reference, "NumeroFattura", _clip(data.invoice_number, NUMERO_FATTURA_MAX))
     _add(reference, "AnnoFattura", str(data.invoice_year))
+    if data.invoice_position is not None:
+        _add(reference, "PosizioneFattura", str(data.invoice_position))
 
 
 def _pa_rc(root: etree._Element, data: NotificationData) -> None:
@@ -473,6 +477,7 @@ def parse_notification(data: bytes) -> ParsedNotification:
         esito_description=_text(esito, "Descrizione") if kind in (MessageType.EC, MessageType.NE) else None,
         invoice_number=_text(esito, "RiferimentoFattura/NumeroFattura"),
         invoice_year=_int(_text(esito, "RiferimentoFattura/AnnoFattura")),
+        invoice_position=_int(_text(esito, "RiferimentoFattura/PosizioneFattura")),
         message_id_committente=_text(esito, "MessageIdCommittente"),
         format=_text(root, "Formato"),
         attempts=_int(_text(root, "TentativiInvio")),

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from emulator.sdi.fatturapa import ParsedInvoice
-from emulator.sdi.lifecycle import Event, Flow
+from emulator.sdi.lifecycle import Event, Flow, State
 from emulator.sdi.validation import SdiError, describe
 
 DAY = 86400
@@ -149,3 +149,116 @@ class OutcomePolicy:
         if flow is Flow.PA and event is Event.MC:
             return [PlannedEvent(Event.AT, self.delays.at_after_mc)]
         return []
+
+
+# -- esito committente ---------------------------------------------------------------------------
+#
+# What the SDI does with a NotificaEsitoCommittente (EC) from the recipient of a PA invoice: it
+# forwards it to the supplier as a NotificaEsito (NE), or discards it with a ScartoEsitoCommittente
+# (SE) to the recipient. EN00 = the file does not conform to the format; EN01 = it is not
+# admissible: the invoice is not (or no longer) waiting for an esito, or the reference is not in the
+# file. The EC is admissible while the invoice is delivered and its terms (15 days from the RC,
+# ``Delays.dt_after_rc``) have not run out: once the DT is emitted no esito is accepted.
+
+SCARTO_FORMAT = "EN00"
+SCARTO_INADMISSIBLE = "EN01"
+ESITI = frozenset({"EC01", "EC02"})
+MESSAGE_ID_MAX = 14
+DESCRIPTION_MAX = 255
+_NUMERO_FATTURA_RE = re.compile(r"[\x20-\x7e]{1,20}")
+
+
+@dataclass(frozen=True)
+class EsitoScarto:
+    """Why the SDI discards an esito: the SE's ``Scarto`` code and the text of its ``Note``."""
+
+    code: str
+    note: str
+
+
+@dataclass(frozen=True)
+class EsitoFields:
+    """The content of an EC file as the SDI reads it."""
+
+    sdi_id: int | None
+    esito: str | None
+    number: str | None = None
+    year: int | None = None
+    position: int | None = None
+    description: str | None = None
+    message_id: str | None = None
+
+
+def esito_format_problem(ec: EsitoFields) -> str | None:
+    """The first way the EC breaks MessaggiTypes (checked without the schema file as well)."""
+    if ec.sdi_id is None:
+        return "IdentificativoSdI assente"
+    if ec.esito not in ESITI:
+        return f"Esito {ec.esito!r} non ammesso (valori ammessi: EC01, EC02)"
+    if (ec.number is None) != (ec.year is None):
+        return "RiferimentoFattura incompleto: NumeroFattura e AnnoFattura sono entrambi obbligatori"
+    if ec.number is not None and not _NUMERO_FATTURA_RE.fullmatch(ec.number):
+        return f"NumeroFattura {ec.number!r} non valido (da 1 a 20 caratteri ASCII)"
+    if ec.year is not None and ec.year < 0:
+        return f"AnnoFattura {ec.year} non valido"
+    if ec.position is not None and ec.position < 1:
+        return f"PosizioneFattura {ec.position} non valida (intero positivo)"
+    if ec.description is not None and len(ec.description) > DESCRIPTION_MAX:
+        return f"Descrizione più lunga di {DESCRIPTION_MAX} caratteri"
+    if ec.message_id is not None and not 1 <= len(ec.message_id) <= MESSAGE_ID_MAX:
+        return f"MessageIdCommittente {ec.message_id!r} non valido (da 1 a {MESSAGE_ID_MAX} caratteri)"
+    return None
+
+
+def esito_scarto(
+    ec: EsitoFields | None,
+    format_problem: str | None,
+    *,
+    sdi_id: int,
+    state: State,
+    bodies: list[tuple[str | None, int | None]],
+) -> EsitoScarto | None:
+    """None when the SDI forwards the esito of a PA invoice; otherwise the SE it answers with.
+
+    ``bodies`` are the (number, year) of each FatturaElettronicaBody of the invoice file, in order.
+    """
+    if ec is None or format_problem is not None:
+        return EsitoScarto(SCARTO_FORMAT, f"Notifica non conforme al formato: {format_problem}")
+    if ec.sdi_id != sdi_id:
+        return EsitoScarto(
+            SCARTO_INADMISSIBLE,
+            f"Notifica non ammissibile: l'IdentificativoSdI {ec.sdi_id} non corrisponde al file ({sdi_id})",
+        )
+    state_note = _STATE_NOTES.get(state)
+    if state_note is not None:
+        return EsitoScarto(SCARTO_INADMISSIBLE, f"Notifica non ammissibile: {state_note}")
+    if ec.number is not None and not _refers_to_a_body(ec, bodies):
+        reference = f"NumeroFattura {ec.number}, AnnoFattura {ec.year}"
+        if ec.position is not None:
+            reference += f", PosizioneFattura {ec.position}"
+        return EsitoScarto(
+            SCARTO_INADMISSIBLE,
+            f"Notifica non ammissibile: il RiferimentoFattura ({reference}) non corrisponde "
+            "ad alcuna fattura del file",
+        )
+    return None
+
+
+_STATE_NOTES: dict[State, str] = {
+    State.RECEIVED: "la fattura non risulta consegnata al destinatario",
+    State.REJECTED: "la fattura è stata scartata dal SdI",
+    State.NOT_DELIVERED: "la fattura non risulta consegnata al destinatario",
+    State.UNDELIVERABLE: "la fattura non è stata recapitata al destinatario (attestazione di avvenuta "
+    "trasmissione con impossibilità di recapito)",
+    State.ACCEPTED: "per la fattura è già stata inviata una notifica di esito (EC01, accettazione)",
+    State.REFUSED: "per la fattura è già stata inviata una notifica di esito (EC02, rifiuto)",
+    State.EXPIRED: "sono decorsi i termini per l'invio dell'esito: la notifica di decorrenza termini è già "
+    "stata inviata",
+}
+
+
+def _refers_to_a_body(ec: EsitoFields, bodies: list[tuple[str | None, int | None]]) -> bool:
+    wanted = (ec.number, ec.year)
+    if ec.position is not None:
+        return ec.position <= len(bodies) and bodies[ec.position - 1] == wanted
+    return wanted in bodies

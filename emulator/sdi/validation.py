@@ -267,7 +267,7 @@ def load_fsm_schema(xsd_dir: Path) -> etree.XMLSchema | None:
 _SCHEMA_LOCK = threading.Lock()
 
 
-def _schema_error(schema: etree.XMLSchema, root: etree._Element) -> str | None:
+def schema_error(schema: etree.XMLSchema, root: etree._Element) -> str | None:
     """lxml's first complaint about the document, or None when it is valid."""
     with _SCHEMA_LOCK:  # the error log lives on the schema object
         if schema.validate(root):
@@ -520,7 +520,7 @@ class SdiValidator:
             return structural_error(root)
         namespace, _ = root_name(root)
         schema = self._schemas.get(namespace, self._schemas[FATTURAPA_NS])
-        return _schema_error(schema, root)
+        return schema_error(schema, root)
 
     # -- stage 3: header ---------------------------------------------------------------------
 

@@ -23,7 +23,17 @@ def _blueprint(sandbox: Any) -> Blueprint:
 
 
 def _resolve(session: Session, reference: str) -> list[SdiInvoice]:
-    return []
+    """An Aruba invoice id or Aruba file name (control API) → the SDI's record of that file, if it has one."""
+    from sqlalchemy import func, or_, select
+
+    from emulator.providers.aruba.models import ArubaInvoice
+
+    reference = reference.strip()
+    condition = func.lower(ArubaInvoice.filename) == reference.lower()
+    if reference.isascii() and reference.isdigit() and len(reference) <= 18:
+        condition = or_(condition, ArubaInvoice.id == int(reference))
+    query = select(ArubaInvoice).where(condition)
+    return [row.invoice for row in session.execute(query).scalars() if row.invoice is not None]
 
 
 PROVIDER = Provider(

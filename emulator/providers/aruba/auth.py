@@ -22,14 +22,13 @@ from emulator.core.ids import IdFactory
 from emulator.core.tenancy import Account
 from emulator.providers.aruba.errors import FULL_AUTHENTICATION, OAuthError
 from emulator.providers.aruba.models import ArubaToken
+from emulator.providers.aruba.records import max_space_kb
 
 PROVIDER = "aruba"
 ACCESS_LIFETIME = timedelta(minutes=30)
 REFRESH_LIFETIME = timedelta(minutes=60)
 CLIENT_ID = "Auth"
 SENSITIVE_FIELDS = frozenset({"username", "password", "refresh_token", "grant_type"})
-# The storage a sandbox account has bought (userInfo.usageStatus.maxSpaceKB): 1 GB, as the example.
-MAX_SPACE_KB = 1_048_576
 
 
 def sign_in(
@@ -135,5 +134,5 @@ def user_info(account: Account, now: datetime, used_bytes: int) -> dict[str, Any
             "expired": False,
             "expirationDate": (now + timedelta(days=365)).date().isoformat(),
         },
-        "usageStatus": {"usedSpaceKB": (used_bytes + 1023) // 1024, "maxSpaceKB": MAX_SPACE_KB},
+        "usageStatus": {"usedSpaceKB": (used_bytes + 1023) // 1024, "maxSpaceKB": max_space_kb(account)},
     }

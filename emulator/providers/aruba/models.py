@@ -65,3 +65,52 @@ class ArubaInvoice(Base):
     esito_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     invoice: Mapped[SdiInvoice | None] = relationship()
+
+
+# -- SLA (§3) ------------------------------------------------------------------------------------
+
+
+class ArubaSlaWindow(Base):
+    """Calls one client IP made to one SLA category in the current one-minute window (virtual time)."""
+
+    __tablename__ = "aruba_sla_windows"
+
+    client_ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(24), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# -- Financial communications (§6) ----------------------------------------------------------------------
+
+
+class ArubaFinancialRequest(Base):
+    """A transmission request of §6: one communication file, or a zip of them (the parent of its files).
+
+    What the SDI will do with a file is decided on acceptance and stored with the instants it happens
+    at (transmission, outcome, preservation); what a client sees is computed from them and the clock
+    when it asks (financial.py).
+    """
+
+    __tablename__ = "aruba_financial_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    # The zip request (kind "zip") a file of CreateTransmissionRequestList came in.
+    parent_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(4))  # "file" | "zip"
+    communication_type: Mapped[str] = mapped_column(String(2))  # LI | DF
+    # Files: the name in the client's zip, Aruba's name for it, the SDI's IdFile, the file as received.
+    source_name: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str | None] = mapped_column(String(64), index=True)
+    file_id: Mapped[str | None] = mapped_column(String(20), index=True)
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signed: Mapped[bool] = mapped_column(Boolean, default=True)
+    # ES01 | ES02 | ES03 (the SDI's outcome, with its receipt), AR06 | AR07 (ends in error).
+    outcome: Mapped[str | None] = mapped_column(String(4))
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    transmitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    preserved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from emulator.core.ids import IdFactory
@@ -29,6 +29,8 @@ OUT, IN = "out", "in"
 TAKEN_IN_CHARGE = "Presa in carico"
 PROCESSING_ERROR = "Errore Elaborazione"
 SENT = "Inviata"
+# The storage a sandbox account has bought (userInfo.usageStatus.maxSpaceKB): 1 GB, as the example.
+MAX_SPACE_KB = 1_048_576
 # §8.1: status -> status code.
 STATUS_CODES: dict[str, int] = {
     TAKEN_IN_CHARGE: 1,
@@ -53,6 +55,12 @@ SENT_STATUS_BY_STATE: dict[State, str] = {
     State.EXPIRED: "Decorrenza Termini",
 }
 ESITO_STATUS = {"EC01": "Accettata", "EC02": "Rifiutata"}
+# Received files: the SDI states that end the wait for an esito.
+RECEIVED_STATUS_BY_STATE: dict[str, str] = {
+    State.ACCEPTED.value: "Accettata",
+    State.REFUSED.value: "Rifiutata",
+    State.EXPIRED.value: "Decorrenza Termini",
+}
 # Sent files are audience "sender" at the SDI, received ones "recipient".
 AUDIENCE = {OUT: "sender", IN: "recipient"}
 
@@ -64,8 +72,9 @@ def status_of(row: ArubaInvoice) -> str:
         return SENT_STATUS_BY_STATE[State(row.invoice.state)]
     if row.esito in ESITO_STATUS:
         return ESITO_STATUS[row.esito]
-    if row.invoice is not None and row.invoice.state == State.EXPIRED.value:
-        return "Decorrenza Termini"
+    if row.invoice is not None and row.invoice.state in RECEIVED_STATUS_BY_STATE:
+        # The SDI's outcome also when the esito did not come through this box (a forced NE).
+        return RECEIVED_STATUS_BY_STATE[row.invoice.state]
     return row.status
 
 
@@ -81,6 +90,24 @@ def last_update(row: ArubaInvoice) -> datetime:
     if row.esito_at is not None:
         moments.append(row.esito_at)
     return max(moments)
+
+
+def used_bytes(session: Session, account: Account) -> int:
+    """The size of every file in the account's boxes, sent and received (userInfo, 0097, updateUsage)."""
+    total = session.execute(
+        select(func.coalesce(func.sum(func.length(ArubaInvoice.content)), 0)).where(
+            ArubaInvoice.account_id == account.id
+        )
+    ).scalar_one()
+    return int(total)
+
+
+def max_space_kb(account: Account) -> int:
+    """The storage the account has bought: 1 GB as userInfo's example, unless its profile says otherwise."""
+    try:
+        return int(account.profile.get("max_space_kb", MAX_SPACE_KB))
+    except (TypeError, ValueError):
+        return MAX_SPACE_KB
 
 
 def next_invoice_id(session: Session, ids: IdFactory) -> int:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Blueprint, Response, request
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from emulator.core.http import json_response
@@ -28,7 +27,6 @@ from emulator.providers.aruba import (
     upload_routes,
 )
 from emulator.providers.aruba.errors import OAuthError
-from emulator.sdi.models import SdiInvoice
 from emulator.state import Sandbox
 
 FORM = "application/x-www-form-urlencoded"
@@ -65,7 +63,7 @@ def aruba_blueprint(sandbox: Sandbox) -> Blueprint:
     @bp.get("/auth/userInfo")
     def user_info() -> Response:
         return api.authenticated(
-            lambda s, a: json_response(auth.user_info(a, sandbox.clock.now(), stored_bytes(s, a)))
+            lambda s, a: json_response(auth.user_info(a, sandbox.clock.now(), records.used_bytes(s, a)))
         )
 
     for area in (
@@ -79,13 +77,3 @@ def aruba_blueprint(sandbox: Sandbox) -> Blueprint:
     ):
         area.install(bp, api)
     return bp
-
-
-def stored_bytes(session: Session, account: Account) -> int:
-    """The size of every invoice file the account sent or received (userInfo.usedSpaceKB)."""
-    total = session.execute(
-        select(func.coalesce(func.sum(func.length(SdiInvoice.content)), 0)).where(
-            or_(SdiInvoice.sender_account_id == account.id, SdiInvoice.recipient_account_id == account.id)
-        )
-    ).scalar_one()
-    return int(total)
