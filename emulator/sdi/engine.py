@@ -577,6 +577,15 @@ def _esito_reference(fields: EsitoFields) -> dict[str, Any]:
     }
 
 
+def delivered_to(session: Session, notification: SdiNotification, provider: str) -> Account | None:
+    """The recipient account of a delivery (the MT of an invoice), when it belongs to ``provider``."""
+    invoice = notification.invoice
+    if notification.type != MessageType.MT.value or notification.audience != "recipient":
+        return None
+    account = session.get(Account, invoice.recipient_account_id) if invoice.recipient_account_id else None
+    return account if account is not None and account.provider == provider else None
+
+
 def _pick_recipient(owners: list[Account], sender_account_id: int | None) -> Account | None:
     for account in owners:
         if account.id != sender_account_id:

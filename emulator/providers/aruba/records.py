@@ -19,10 +19,10 @@ from emulator.core.store import next_value
 from emulator.core.tenancy import Account
 from emulator.core.xmlsafe import parse_xml
 from emulator.providers.aruba.models import ArubaInvoice
+from emulator.sdi.engine import delivered_to
 from emulator.sdi.fatturapa import NotAnInvoiceError, ParsedInvoice, Party, parse_invoice
 from emulator.sdi.lifecycle import State
 from emulator.sdi.models import SdiInvoice, SdiNotification
-from emulator.sdi.notifications import MessageType
 
 PROVIDER = "aruba"
 OUT, IN = "out", "in"
@@ -149,15 +149,10 @@ def on_sdi_notification(ids: IdFactory) -> Any:
     """Engine listener: the MT that goes with a delivery puts the file in the recipient's box."""
 
     def listener(session: Session, notification: SdiNotification) -> None:
-        invoice = notification.invoice
-        if notification.type != MessageType.MT.value or notification.audience != "recipient":
+        account = delivered_to(session, notification, PROVIDER)
+        if account is None or received_row(session, account, notification.invoice) is not None:
             return
-        account = session.get(Account, invoice.recipient_account_id) if invoice.recipient_account_id else None
-        if account is None or account.provider != PROVIDER:
-            return
-        if received_row(session, account, invoice) is not None:
-            return
-        record_received(session, ids, account, invoice, notification.emitted_at)
+        record_received(session, ids, account, notification.invoice, notification.emitted_at)
 
     return listener
 

@@ -35,7 +35,7 @@ from emulator.providers.easytracking.listing import ListColumns, list_filter
 from emulator.providers.easytracking.models import EtPassiveInvoice
 from emulator.providers.easytracking.queries import MAX_TOP, ListQuery, id_list, route_number
 from emulator.providers.easytracking.service import INTERMEDIARY_VAT, invoice_fields
-from emulator.sdi.engine import SdiEngine
+from emulator.sdi.engine import SdiEngine, delivered_to
 from emulator.sdi.models import SdiInvoice, SdiNotification
 from emulator.sdi.notifications import MessageType, notification_file_name
 
@@ -68,10 +68,8 @@ FIRST_UNSIGNED_NUMBER = 4_581_900
 def on_sdi_notification(session: Session, notification: SdiNotification) -> None:
     """Engine listener: the MT that accompanies a delivery makes the invoice a passive document."""
     invoice = notification.invoice
-    if notification.type != MessageType.MT.value or notification.audience != "recipient":
-        return
-    account = session.get(Account, invoice.recipient_account_id) if invoice.recipient_account_id else None
-    if account is None or account.provider != PROVIDER:
+    account = delivered_to(session, notification, PROVIDER)
+    if account is None:
         return
     exists = session.execute(
         select(EtPassiveInvoice.id).where(
