@@ -16,7 +16,15 @@ from emulator.providers.aruba import records
 from emulator.state import Sandbox
 from tests.conftest import advance, make_config
 from tests.providers.aruba.finding_helpers import assert_spring_error, force, get, sent
-from tests.providers.aruba.helpers import OTHER_VAT, SANDBOX_VAT, SANDBOX_VAT_2, token
+from tests.providers.aruba.helpers import (
+    OTHER_VAT,
+    SANDBOX_VAT,
+    SANDBOX_VAT_2,
+    invoice,
+    token,
+    upload,
+    uploaded_name,
+)
 
 FIND = "/invoice/out/findByUsername"
 PREMIUM = {"countrySender": "IT", "vatcodeSender": SANDBOX_VAT}
@@ -522,3 +530,27 @@ def test_invoice_date_of_every_body(client: FlaskClient, sandbox: Sandbox) -> No
     # Summer time: +02:00.
     assert body["invoices"][0]["invoiceDate"] == "2026-07-15T00:00:00.000+02:00"
     assert body["invoices"][0]["number"] == "A-7"
+
+
+def test_an_upload_is_found_through_its_whole_life(client: FlaskClient, sandbox: Sandbox) -> None:
+    tok = token(client)
+    name = uploaded_name(upload(client, tok, invoice(seed=7, number="UP-1")))
+
+    def status() -> str:
+        body = get(client, tok, "/invoice/out/getByFilename", filename=name).get_json()
+        assert body["filename"] == name
+        listed = find(client, tok).get_json()["content"]
+        assert [item["filename"] for item in listed] == [name]
+        assert listed[0]["invoices"][0]["status"] == body["invoices"][0]["status"]
+        value: str = body["invoices"][0]["status"]
+        return value
+
+    assert status() == "Presa in carico"
+    advance(client, sandbox.config.aruba_processing_seconds)
+    assert status() == "Inviata"
+    advance(client, 120)
+    assert status() == "Consegnata"
+    notifications = get(
+        client, tok, "/notification/out/getByInvoiceFilename", invoiceFilename=name
+    ).get_json()
+    assert [n["docType"] for n in notifications["notifications"]] == ["RC"]
