@@ -92,7 +92,7 @@ def errors_param(errors: list[SdiError]) -> dict[str, Any]:
 def forced_rejection(code: str, parsed: ParsedInvoice | None) -> SdiError:
     quote = _QUOTED_VALUE.get(code)
     value = quote(parsed) if quote is not None and parsed is not None else None
-    return describe(code, value)
+    return describe(code, value, simplified=parsed is not None and parsed.simplified)
 
 
 class OutcomePolicy:

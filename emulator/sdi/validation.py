@@ -5,7 +5,10 @@ then the format check (well-formedness and the official XSD when a schema direct
 otherwise a structural check of the required elements) stops everything; then the semantic checks
 run and *all* their errors are reported together, as a real NotificaScarto / RicevutaScarto lists
 them. Descriptions quote the offending value with `` : value`` like the real ones, e.g.
-``1.4.1.1.2 <IdCodice> non valido : 01100220307``.
+``1.4.1.1.2 <IdCodice> non valido : 01100220307``. The checks on withholding, pension-fund,
+discount, summary and nature data live in ``emulator.sdi.content_rules``; a simplified invoice
+(FSM10) gets the SDI's own wording of the codes whose description names its elements
+(``SIMPLIFIED_CATALOGUE``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from lxml import etree
 from stdnum.it import codicefiscale, iva
 
 from emulator.core.xmlsafe import MalformedXmlError, UnsafeXmlError, XmlTooLargeError, parse_xml
+from emulator.sdi.content_rules import Finding, ordinary_findings, simplified_findings
 from emulator.sdi.fatturapa import (
     FATTURAPA_NS,
     FSM_NS,
@@ -130,16 +134,43 @@ ERROR_CATALOGUE: dict[str, tuple[str, str]] = {
         "Verificare che la fattura (stesso cedente/prestatore, anno e numero) non sia già stata "
         "trasmessa e non scartata dal Sistema di Interscambio",
     ),
+    "00411": (
+        "2.1.1.5 <DatiRitenuta> non presente a fronte di almeno un blocco 2.2.1 <DettaglioLinee> con "
+        "2.2.1.13 <Ritenuta> uguale a SI",
+        "Verificare che sia presente il blocco DatiRitenuta quando almeno una linea di dettaglio è "
+        "soggetta a ritenuta (Ritenuta uguale a SI)",
+    ),
+    "00413": (
+        "2.1.1.7.7 <Natura> non presente a fronte di 2.1.1.7.5 <AliquotaIVA> pari a zero",
+        "Verificare che il campo Natura sia valorizzato nei blocchi DatiCassaPrevidenziale con AliquotaIVA "
+        "pari a zero",
+    ),
+    "00415": (
+        "2.1.1.5 <DatiRitenuta> non presente a fronte di 2.1.1.7.6 <Ritenuta> uguale a SI",
+        "Verificare che sia presente il blocco DatiRitenuta quando il contributo della cassa previdenziale "
+        "è soggetto a ritenuta (Ritenuta uguale a SI)",
+    ),
     "00417": (
         "1.4.1.1 <IdFiscaleIVA> e 1.4.1.2 <CodiceFiscale> non valorizzati (almeno uno dei due deve "
         "essere valorizzato)",
         f"Verificare che almeno uno dei campi IdFiscaleIVA e CodiceFiscale del {_CUSTOMER} sia valorizzato",
+    ),
+    "00418": (
+        "2.1.1.3 <Data> antecedente a 2.1.6.3 <Data>",
+        "Verificare che la data della nota di credito non sia antecedente alla data della fattura "
+        "collegata indicata in DatiFattureCollegate",
     ),
     "00419": (
         "2.2.2 <DatiRiepilogo> non presente in corrispondenza di almeno un valore di 2.1.1.7.5 "
         "<AliquotaIVA> o 2.2.1.12 <AliquotaIVA>",
         "Verificare che per ogni aliquota IVA indicata nelle linee di dettaglio sia presente un blocco "
         "DatiRiepilogo",
+    ),
+    "00420": (
+        "2.2.2.2 <Natura> con valore N6 (inversione contabile) a fronte di 2.2.2.7 <EsigibilitaIVA> uguale "
+        "a S (scissione pagamenti)",
+        "Verificare che nei DatiRiepilogo con Natura N6 (inversione contabile) il campo EsigibilitaIVA non "
+        "sia valorizzato con S: inversione contabile e scissione dei pagamenti non sono compatibili",
     ),
     "00423": (
         "2.2.1.11 <PrezzoTotale> non calcolato secondo le regole definite nelle specifiche tecniche",
@@ -167,6 +198,50 @@ ERROR_CATALOGUE: dict[str, tuple[str, str]] = {
         "Verificare che il campo FormatoTrasmissione sia valorizzato con FPA12 o FPR12 e coincida con "
         "l'attributo versione",
     ),
+    "00429": (
+        "2.2.2.2 <Natura> non presente a fronte di 2.2.2.1 <AliquotaIVA> pari a zero",
+        "Verificare che il campo Natura sia valorizzato nei blocchi DatiRiepilogo con AliquotaIVA pari a "
+        "zero",
+    ),
+    "00430": (
+        "2.2.2.2 <Natura> presente a fronte di 2.2.2.1 <AliquotaIVA> diversa da zero",
+        "Verificare che il campo Natura non sia valorizzato nei blocchi DatiRiepilogo con AliquotaIVA "
+        "diversa da zero",
+    ),
+    "00437": (
+        "2.1.1.8.2 <Percentuale> e 2.1.1.8.3 <Importo> non presenti a fronte di 2.1.1.8.1 <Tipo> valorizzato",
+        "Verificare che ogni ScontoMaggiorazione dei DatiGeneraliDocumento indichi la Percentuale o "
+        "l'Importo dello sconto o della maggiorazione",
+    ),
+    "00438": (
+        "2.2.1.10.2 <Percentuale> e 2.2.1.10.3 <Importo> non presenti a fronte di 2.2.1.10.1 <Tipo> "
+        "valorizzato",
+        "Verificare che ogni ScontoMaggiorazione delle linee di dettaglio indichi la Percentuale o "
+        "l'Importo dello sconto o della maggiorazione",
+    ),
+    "00443": (
+        "Non c'è corrispondenza tra i valori indicati nell'elemento 2.2.1.12 <AliquotaIVA> o 2.1.1.7.5 "
+        "<AliquotaIVA> e quelli dell'elemento 2.2.2.1 <AliquotaIVA>",
+        "Verificare che ogni aliquota IVA dei DatiRiepilogo sia utilizzata da almeno una linea di dettaglio "
+        "o da un blocco DatiCassaPrevidenziale",
+    ),
+    "00444": (
+        "Non c'è corrispondenza tra i valori indicati nell'elemento 2.2.1.14 <Natura> o 2.1.1.7.7 <Natura> "
+        "e quelli dell'elemento 2.2.2.2 <Natura>",
+        "Verificare che le nature indicate nelle linee di dettaglio e nei blocchi DatiCassaPrevidenziale "
+        "siano le stesse dei DatiRiepilogo",
+    ),
+    "00445": (
+        "Non è più ammesso il valore generico N2, N3 o N6 come codice natura dell'operazione",
+        "Verificare che il campo Natura riporti il codice di dettaglio in vigore dal 1° gennaio 2021 "
+        "(es. N2.2, N3.5, N6.3) e non il valore generico N2, N3 o N6",
+    ),
+    "00460": (
+        "Importo totale superiore al limite previsto per le fatture semplificate ai sensi del DPR 633/72, "
+        "art. 21 bis",
+        "Verificare che l'importo complessivo della fattura semplificata non superi 400 euro (salvo che "
+        "rettifichi un'altra fattura): oltre il limite emettere una fattura ordinaria",
+    ),
     "00471": (
         "Per il valore indicato nell'elemento 2.1.1.1 <TipoDocumento> il cedente/prestatore non può essere "
         "uguale al cessionario/committente",
@@ -192,6 +267,29 @@ ERROR_CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+# The wording of a simplified invoice (FSM10), for the codes whose description names its elements.
+SIMPLIFIED_CATALOGUE: dict[str, tuple[str, str]] = {
+    "00400": (
+        "2.2.4 <Natura> non presente a fronte di 2.2.3.2 <Aliquota> pari a zero",
+        "Verificare che il campo Natura sia valorizzato nei blocchi DatiBeniServizi con Aliquota pari a zero",
+    ),
+    "00401": (
+        "2.2.4 <Natura> presente a fronte di 2.2.3.2 <Aliquota> diversa da zero",
+        "Verificare che il campo Natura non sia valorizzato nei blocchi DatiBeniServizi con Aliquota "
+        "diversa da zero",
+    ),
+    "00424": (
+        "2.2.3.2 <Aliquota> non indicata in termini percentuali",
+        'Verificare che l\'aliquota IVA sia espressa in termini percentuali (es. "22.00" e non "0.22")',
+    ),
+    "00445": (
+        "Non è più ammesso il valore generico N2 o N3 come codice natura dell'operazione",
+        "Verificare che il campo Natura riporti il codice di dettaglio in vigore dal 1° gennaio 2021 "
+        "(es. N2.2, N3.5) e non il valore generico N2 o N3",
+    ),
+}
+
+
 @dataclass(frozen=True)
 class SdiError:
     code: str
@@ -199,9 +297,14 @@ class SdiError:
     suggestion: str
 
 
-def describe(code: str, value: str | None = None) -> SdiError:
-    """The SDI error for ``code``, quoting ``value`` the way the real SDI does. Unknown code: KeyError."""
-    template, suggestion = ERROR_CATALOGUE[code]
+def describe(code: str, value: str | None = None, *, simplified: bool = False) -> SdiError:
+    """The SDI error for ``code``, quoting ``value`` the way the real SDI does. Unknown code: KeyError.
+
+    ``simplified``: the error is about a simplified invoice (FSM10), described in its own terms where
+    the SDI has them (``SIMPLIFIED_CATALOGUE``).
+    """
+    wording = SIMPLIFIED_CATALOGUE.get(code) if simplified else None
+    template, suggestion = wording or ERROR_CATALOGUE[code]
     description = f"{template} : {value}" if value else template
     return SdiError(code=code, description=description, suggestion=suggestion)
 
@@ -479,12 +582,15 @@ class SdiValidator:
         file_error = self._file_error(file_name, content, is_duplicate_file_name)
         if file_error is not None:
             return [file_error]
-        parsed = self._format_check(content)
-        if isinstance(parsed, SdiError):
-            return [parsed]
+        checked = self._format_check(content)
+        if isinstance(checked, SdiError):
+            return [checked]
+        root, parsed = checked
         errors = [*self._header_errors(parsed)]
-        for body in parsed.bodies:
+        elements = children(root, "FatturaElettronicaBody")
+        for element, body in zip(elements, parsed.bodies, strict=True):
             errors.extend(self._body_errors(parsed, body, received_at))
+            errors.extend(_content_errors(parsed, element))
             if is_duplicate_invoice(parsed, body):
                 errors.append(describe("00404", body.number))
         return _unique(errors)
@@ -500,7 +606,7 @@ class SdiValidator:
             return describe("00003")
         return None
 
-    def _format_check(self, content: bytes) -> ParsedInvoice | SdiError:
+    def _format_check(self, content: bytes) -> tuple[etree._Element, ParsedInvoice] | SdiError:
         try:
             root = parse_xml(content, max_bytes=self.max_bytes)
         except XmlTooLargeError:
@@ -511,7 +617,7 @@ class SdiValidator:
         if problem is not None:
             return describe("00200", problem)
         try:
-            return parse_invoice(root)
+            return root, parse_invoice(root)
         except NotAnInvoiceError as exc:  # pragma: no cover - the format check refuses such roots first
             return describe("00200", str(exc))
 
@@ -564,8 +670,18 @@ class SdiValidator:
         if body.number is not None and not _DIGIT_RE.search(body.number):
             yield describe("00425", body.number)
         yield from _document_type_errors(invoice, body)
-        if not invoice.simplified:
+        if invoice.simplified:
+            for line in body.lines:
+                yield from _line_rate_errors(line, simplified=True)
+        else:
             yield from _line_errors(body)
+
+
+def _content_errors(invoice: ParsedInvoice, body: etree._Element) -> Iterator[SdiError]:
+    """The checks of ``content_rules`` on one FatturaElettronicaBody element."""
+    findings: Iterator[Finding] = simplified_findings(body) if invoice.simplified else ordinary_findings(body)
+    for code, value in findings:
+        yield describe(code, value, simplified=invoice.simplified)
 
 
 def _format_errors(invoice: ParsedInvoice) -> Iterator[SdiError]:
@@ -617,16 +733,17 @@ def _line_errors(body: Body) -> Iterator[SdiError]:
     yield from _missing_summaries(body)
 
 
-def _line_rate_errors(line: Line) -> Iterator[SdiError]:
+def _line_rate_errors(line: Line, *, simplified: bool = False) -> Iterator[SdiError]:
+    """00424, 00400, 00401 for a DettaglioLinee (a DatiBeniServizi of a simplified invoice)."""
     rate = line.vat_rate
     if rate is None:
         return
     if _not_a_percentage(rate):
-        yield describe("00424", line.vat_rate_text)
+        yield describe("00424", line.vat_rate_text, simplified=simplified)
     if rate == 0 and not line.nature:
-        yield describe("00400", line.vat_rate_text)
+        yield describe("00400", line.vat_rate_text, simplified=simplified)
     if rate != 0 and line.nature:
-        yield describe("00401", line.nature)
+        yield describe("00401", line.nature, simplified=simplified)
 
 
 def _not_a_percentage(rate: Decimal | None) -> bool:

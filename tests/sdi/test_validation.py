@@ -130,6 +130,23 @@ def _id_fiscale(code: str, country: str = "IT") -> str:
     return f"<IdFiscaleIVA><IdPaese>{country}</IdPaese><IdCodice>{code}</IdCodice></IdFiscaleIVA>"
 
 
+def _line_xml(number: int, rate: str, nature: str | None = None) -> str:
+    natura = f"<Natura>{nature}</Natura>" if nature else ""
+    return (
+        f"<DettaglioLinee><NumeroLinea>{number}</NumeroLinea><Descrizione>RIGA {number}</Descrizione>"
+        "<PrezzoUnitario>10.00</PrezzoUnitario><PrezzoTotale>10.00</PrezzoTotale>"
+        f"<AliquotaIVA>{rate}</AliquotaIVA>{natura}</DettaglioLinee>"
+    )
+
+
+def _summary_xml(rate: str, nature: str | None = None, imponibile: str = "20.00") -> str:
+    natura = f"<Natura>{nature}</Natura>" if nature else ""
+    return (
+        f"<DatiRiepilogo><AliquotaIVA>{rate}</AliquotaIVA>{natura}<ImponibileImporto>{imponibile}"
+        "</ImponibileImporto><Imposta>0.00</Imposta></DatiRiepilogo>"
+    )
+
+
 def codes(errors: list[SdiError]) -> list[str]:
     return [e.code for e in errors]
 
@@ -182,7 +199,8 @@ def test_catalogue_covers_the_required_codes() -> None:
         *("00001", "00002", "00003", "00102", "00200"),
         *("00300", "00301", "00302", "00305", "00306", "00311", "00312"),
         *("00400", "00401", "00403", "00404", "00417", "00419", "00423", "00424", "00425", "00427", "00428"),
-        *("00471", "00472", "00473", "00474"),
+        *("00411", "00413", "00415", "00418", "00420", "00429", "00430", "00437", "00438"),
+        *("00443", "00444", "00445", "00460", "00471", "00472", "00473", "00474"),
     }
     assert set(required) <= set(ERROR_CATALOGUE)
     for code, (template, suggestion) in ERROR_CATALOGUE.items():
@@ -428,17 +446,20 @@ SEMANTIC_CASES: list[tuple[str, list[Mutation], str]] = [
     ),
     (
         "00400",
-        [
-            set_text(f"{LINE}/AliquotaIVA", "0.00"),
-            set_text(f"{SUMMARY}/AliquotaIVA", "0.00"),
-            insert_after(f"{SUMMARY}/AliquotaIVA", "<Natura>N2.2</Natura>"),
-            set_text(f"{SUMMARY}/Imposta", "0.00"),
+        [  # of two zero-rate lines, one forgets its Natura (so natures and summaries still match)
+            insert_after(LINE, _line_xml(3, "0.00", "N2.2")),
+            insert_after(LINE, _line_xml(2, "0.00")),
+            insert_after(SUMMARY, _summary_xml("0.00", "N2.2")),
         ],
         "2.2.1.14 <Natura> non presente a fronte di 2.2.1.12 <AliquotaIVA> pari a zero : 0.00",
     ),
     (
         "00401",
-        [insert_after(f"{LINE}/AliquotaIVA", "<Natura>N1</Natura>")],
+        [  # N1 is also on a zero-rate line and its summary, so natures and summaries still match
+            insert_after(f"{LINE}/AliquotaIVA", "<Natura>N1</Natura>"),
+            insert_after(LINE, _line_xml(2, "0.00", "N1")),
+            insert_after(SUMMARY, _summary_xml("0.00", "N1", imponibile="10.00")),
+        ],
         "2.2.1.14 <Natura> presente a fronte di 2.2.1.12 <AliquotaIVA> diversa da zero : N1",
     ),
     (
@@ -687,7 +708,7 @@ def test_00423_discounts(validator: SdiValidator, discounts: str, total: str, ok
 
 def test_00419_with_only_the_line_rate_wrong(validator: SdiValidator) -> None:
     errors = run(validator, mutate(set_text(f"{LINE}/AliquotaIVA", "0.22")))
-    assert codes(errors) == ["00424", "00419"]
+    assert codes(errors) == ["00424", "00419", "00443"]  # the summary's 22.00 is now no line's rate
 
 
 def test_00472_passes_when_the_parties_are_the_same(validator: SdiValidator) -> None:

@@ -1,30 +1,23 @@
 """The extra-schema checks Aruba runs before handing a file to the SDI (§7.5.2, FATRSM212).
 
-The codes are the SDI's, limited to the table of §7.5.2. Those the sandbox SDI already checks
-(``emulator.sdi.validation``) are taken from its validator, keeping only the listed codes; the
-others of the table (withholding and pension-fund blocks, linked-invoice dates, summary blocks,
-discounts, the generic natures N2/N3/N6, the simplified invoice's limits) are checked here.
+The checks are the SDI's own (``emulator.sdi.validation`` and ``emulator.sdi.content_rules``): the
+file fails when the sandbox SDI's validator finds one of the codes of the table of §7.5.2
+(``MESSAGES``); codes outside the table are left to the SDI, which rejects the file after Aruba
+has sent it.
 
 Decisions: the status description names one error, the lowest code found (the table's order), as
 ``FATRSM212 - Errore di validazione: <code> - <message>`` with the document's message (the
-simplified invoice's where the table gives one). Stray spaces inside the document's angle brackets
-(``< Natura>``, ``2.2.2.1< AliquotaIVA>``) are dropped. 00445 applies to invoices dated from
-1 January 2021, as the document says.
-
-Limitations: the sandbox SDI itself does not run the checks of this module, so a file that reaches
-it through another provider is not rejected for them.
+simplified invoice's where the table gives one), without the value the SDI quotes. Stray spaces
+inside the document's angle brackets (``< Natura>``, ``2.2.2.1< AliquotaIVA>``) are dropped.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Iterator
 from datetime import datetime
-from decimal import Decimal
 
 from lxml import etree
 
-from emulator.sdi.fatturapa import ParsedInvoice, child, children, text, to_date, to_decimal
+from emulator.sdi.fatturapa import ParsedInvoice
 from emulator.sdi.validation import SdiValidator
 
 # code -> (ordinary invoice message, simplified invoice message if different)
@@ -127,10 +120,6 @@ MESSAGES: dict[str, tuple[str, str | None]] = {
         None,
     ),
 }
-GENERIC_NATURES = frozenset({"N2", "N3", "N6"})
-GENERIC_NATURES_SIMPLIFIED = frozenset({"N2", "N3"})
-GENERIC_NATURES_BANNED_FROM = dt.date(2021, 1, 1)
-SIMPLIFIED_LIMIT = Decimal("400.00")
 
 
 def extra_schema_error(
@@ -141,7 +130,10 @@ def extra_schema_error(
     parsed: ParsedInvoice,
     received_at: datetime,
 ) -> str | None:
-    """``<code> - <message>`` of the first failed check, or None when the invoice passes them all."""
+    """``<code> - <message>`` of the first failed check, or None when the invoice passes them all.
+
+    ``root`` (``xml`` as the caller parsed it) is not read: the validator parses ``xml`` itself.
+    """
     sdi_errors = validator.validate(
         file_name,
         xml,
@@ -150,121 +142,9 @@ def extra_schema_error(
         is_duplicate_invoice=lambda _parsed, _body: False,
     )
     codes = {e.code for e in sdi_errors if e.code in MESSAGES}
-    codes.update(simplified_errors(root) if parsed.simplified else ordinary_errors(root))
     if not codes:
         return None
     code = min(codes)
     ordinary, simplified = MESSAGES[code]
     message = simplified if parsed.simplified and simplified else ordinary
     return f"{code} - {message}"
-
-
-# -- ordinary invoices --------------------------------------------------------------------------------
-
-
-def ordinary_errors(root: etree._Element) -> set[str]:
-    codes: set[str] = set()
-    for body in children(root, "FatturaElettronicaBody"):
-        codes.update(_ordinary_body_errors(body))
-    return codes
-
-
-def _ordinary_body_errors(body: etree._Element) -> Iterator[str]:
-    general = child(body, "DatiGenerali")
-    document = child(general, "DatiGeneraliDocumento")
-    goods = children(body, "DatiBeniServizi")
-    lines = [line for group in goods for line in children(group, "DettaglioLinee")]
-    summaries = [summary for group in goods for summary in children(group, "DatiRiepilogo")]
-    funds = children(document, "DatiCassaPrevidenziale")
-    withholding = bool(children(document, "DatiRitenuta"))
-    if not withholding and any(text(line, "Ritenuta") == "SI" for line in lines):
-        yield "00411"
-    for fund in funds:
-        if _rate(fund) == 0 and not text(fund, "Natura"):
-            yield "00413"
-        if not withholding and text(fund, "Ritenuta") == "SI":
-            yield "00415"
-    yield from _linked_date_errors(general, document)
-    yield from _summary_errors(summaries)
-    if any(_discount_incomplete(d) for d in children(document, "ScontoMaggiorazione")):
-        yield "00437"
-    if any(_discount_incomplete(d) for line in lines for d in children(line, "ScontoMaggiorazione")):
-        yield "00438"
-    details = [*lines, *funds]
-    detail_rates = {r for r in map(_rate, details) if r is not None}
-    if any(r is not None and r not in detail_rates for r in map(_rate, summaries)):
-        yield "00443"
-    if _natures(details) != _natures(summaries):
-        yield "00444"
-    if _dated_from_2021(document) and _natures([*details, *summaries]) & GENERIC_NATURES:
-        yield "00445"
-
-
-def _linked_date_errors(general: etree._Element | None, document: etree._Element | None) -> Iterator[str]:
-    """00418: a credit note (TD04) dated before an invoice it corrects (2.1.6 DatiFattureCollegate)."""
-    day = to_date(text(document, "Data"))
-    if text(document, "TipoDocumento") != "TD04" or day is None:
-        return
-    for linked in children(general, "DatiFattureCollegate"):
-        linked_day = to_date(text(linked, "Data"))
-        if linked_day is not None and day < linked_day:
-            yield "00418"
-            return
-
-
-def _summary_errors(summaries: Iterable[etree._Element]) -> Iterator[str]:
-    for summary in summaries:
-        nature, rate = text(summary, "Natura"), _rate(summary)
-        if nature and nature.startswith("N6") and text(summary, "EsigibilitaIVA") == "S":
-            yield "00420"
-        if rate == 0 and not nature:
-            yield "00429"
-        if rate is not None and rate != 0 and nature:
-            yield "00430"
-
-
-def _discount_incomplete(discount: etree._Element) -> bool:
-    given = text(discount, "Percentuale") or text(discount, "Importo")
-    return bool(text(discount, "Tipo")) and not given
-
-
-def _rate(element: etree._Element) -> Decimal | None:
-    return to_decimal(text(element, "AliquotaIVA"))
-
-
-def _natures(elements: Iterable[etree._Element]) -> set[str]:
-    return {n for n in (text(e, "Natura") for e in elements) if n}
-
-
-def _dated_from_2021(document: etree._Element | None) -> bool:
-    day = to_date(text(document, "Data"))
-    return day is None or day >= GENERIC_NATURES_BANNED_FROM
-
-
-# -- simplified invoices ------------------------------------------------------------------------------
-
-
-def simplified_errors(root: etree._Element) -> set[str]:
-    codes: set[str] = set()
-    for body in children(root, "FatturaElettronicaBody"):
-        codes.update(_simplified_body_errors(body))
-    return codes
-
-
-def _simplified_body_errors(body: etree._Element) -> Iterator[str]:
-    general = child(body, "DatiGenerali")
-    document = child(general, "DatiGeneraliDocumento")
-    goods = children(body, "DatiBeniServizi")
-    for item in goods:
-        rate, nature = to_decimal(text(item, "DatiIVA", "Aliquota")), text(item, "Natura")
-        if rate is not None and 0 < rate < 1:
-            yield "00424"
-        if rate == 0 and not nature:
-            yield "00400"
-        if rate is not None and rate != 0 and nature:
-            yield "00401"
-    if _dated_from_2021(document) and _natures(goods) & GENERIC_NATURES_SIMPLIFIED:
-        yield "00445"
-    amounts = [to_decimal(text(item, "Importo")) or Decimal(0) for item in goods]
-    if sum(amounts, Decimal(0)) > SIMPLIFIED_LIMIT and child(general, "DatiFatturaRettificata") is None:
-        yield "00460"
