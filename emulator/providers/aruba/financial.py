@@ -38,7 +38,7 @@ Decisions where the document is silent:
   processed, SF03 if any failed, otherwise SF02 with the worst outcome (ES03 > ES02 > ES01);
   fileID, fileName, receiptTimestamp and notifyResult are null (they belong to each file). Its pdd is
   available once every file is done and all processed files are preserved; it holds all of them.
-- The body is read as on every other Aruba call (upload_routes.request_fields): 415 unless JSON,
+- The body is read as on every other Aruba call (bodies.request_fields): 415 unless JSON,
   400 when missing or unreadable; scalars are converted to text as Jackson does (``123`` → "123"),
   an object or array where text is expected is a 400.
 - The receipt in ``notifyResult`` is the sandbox's own XML (``RicevutaComunicazione``, signed with

@@ -2,7 +2,7 @@
 
 The four calls carry ``userName`` and ``password`` in the body (§6), so they do not go through the
 Bearer token of the other services. The body is read as on every other Aruba call
-(``upload_routes.request_fields``: 415 unless JSON, 400 when missing or unreadable).
+(``bodies.py``: 415 unless JSON, 400 when missing or unreadable).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from flask import Blueprint, Response
 from emulator.core.http import json_response
 from emulator.providers.aruba import financial
 from emulator.providers.aruba.financial import InfoRequest, TransmissionRequest
-from emulator.providers.aruba.upload_routes import request_fields
+from emulator.providers.aruba.upload_routes import body_fields
 
 if TYPE_CHECKING:
     from emulator.providers.aruba.routes import ArubaApi
@@ -31,28 +31,29 @@ def install(bp: Blueprint, api: ArubaApi) -> None:
 
     @bp.post(f"{BASE}/CreateTransmissionRequest")
     def create_transmission_request() -> Response:
-        request = TransmissionRequest.of(request_fields("TransmissionRequest", *TransmissionRequest.FIELDS))
+        request = TransmissionRequest.of(body_fields("TransmissionRequest", *TransmissionRequest.FIELDS))
         with sandbox.transaction() as session:
             return json_response(financial.create_transmission_request(session, office(), request))
 
     @bp.post(f"{BASE}/CreateTransmissionRequestList")
     def create_transmission_request_list() -> Response:
-        request = TransmissionRequest.of(request_fields("TransmissionRequest", *TransmissionRequest.FIELDS))
+        request = TransmissionRequest.of(body_fields("TransmissionRequest", *TransmissionRequest.FIELDS))
         with sandbox.transaction() as session:
             return json_response(financial.create_transmission_request_list(session, office(), request))
 
     @bp.post(f"{BASE}/GetTransmissionInfoRequest")
     def get_transmission_info_request() -> Response:
-        request = InfoRequest.of(request_fields("TransmissionInfoRequest", *InfoRequest.FIELDS))
+        request = InfoRequest.of(body_fields("TransmissionInfoRequest", *InfoRequest.FIELDS))
         with sandbox.transaction() as session:
             info = financial.get_transmission_info_request(session, sandbox.clock.now(), request)
         return json_response(info)
 
     @bp.post(f"{BASE}/pdd")
     def pdd() -> Response:
-        request = InfoRequest.of(request_fields("TransmissionInfoRequest", *InfoRequest.FIELDS))
+        request = InfoRequest.of(body_fields("TransmissionInfoRequest", *InfoRequest.FIELDS))
         with sandbox.transaction() as session:
             package = financial.pdd(session, sandbox.clock.now(), request)
+        # Accept-Ranges as the document shows; like Spring, a Range on a POST is not honoured.
         return Response(
             package.content,
             mimetype="application/zip",

@@ -18,13 +18,12 @@ Decisions: ``signed`` is true for a ``.p7m`` in any encoding (DER, BER, base64, 
 signed: ``unsignedFile`` is that XML with the signature element removed. An unknown id or file name,
 or one of another account's invoices, is 404.
 
-Request bodies are read as Spring MVC reads a ``@RequestBody`` (``read_json_body``): 415 for a
+Request bodies are read as Spring MVC reads a ``@RequestBody`` (``bodies.py``): 415 for a
 content type other than JSON, 400 "Required request body is missing" or "JSON parse error: ...".
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +31,11 @@ from flask import Blueprint, Response, request
 from lxml import etree
 from sqlalchemy.orm import Session
 
-from emulator.core.errors import BadRequest, NotFound, UnsupportedMediaType
+from emulator.core.errors import BadRequest, NotFound
 from emulator.core.http import json_response
 from emulator.core.tenancy import Account
 from emulator.core.xmlsafe import parse_xml
-from emulator.providers.aruba import esito, params, records, views
+from emulator.providers.aruba import bodies, esito, params, records, views
 from emulator.providers.aruba.models import ArubaInvoice
 from emulator.sdi.engine import EsitoOutcome
 from emulator.sdi.signing import DS_NS, SignatureError, unwrap_p7m
@@ -62,7 +61,7 @@ def install(bp: Blueprint, api: ArubaApi) -> None:
         outcomes: list[EsitoOutcome] = []
 
         def call(session: Session, account: Account) -> Response:
-            payload = read_json_body(request.get_data(cache=True), request.content_type)
+            payload = bodies.read_json_body(request.get_data(cache=True), request.content_type)
             outcomes.append(esito.send_esito_committente(sandbox, session, account, payload))
             return empty_ok()
 
@@ -137,26 +136,6 @@ def unsigned_content(filename: str, content: bytes) -> tuple[bool, bytes | None]
 
 
 # -- request bodies --------------------------------------------------------------------------------
-
-
-def read_json_body(raw: bytes, content_type: str | None) -> Any:
-    """A ``@RequestBody`` as Spring MVC reads it: 415 unless JSON, then 400 when missing or malformed."""
-    mimetype = (content_type or "").split(";", 1)[0].strip().lower()
-    is_json = mimetype == "application/json" or (
-        mimetype.startswith("application/") and mimetype.endswith("+json")
-    )
-    if not is_json:
-        shown = content_type or "application/octet-stream"
-        raise UnsupportedMediaType(f"Content-Type '{shown}' is not supported")
-    if not raw.strip():
-        raise BadRequest("Required request body is missing", code="missing_body")
-    try:
-        value = json.loads(raw)
-        # A lone surrogate ("\ud800") is valid JSON but no text: nothing downstream could store it.
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except (ValueError, UnicodeError, RecursionError) as exc:
-        raise BadRequest(f"JSON parse error: {exc}", code="json_parse_error") from None
-    return value
 
 
 def empty_ok() -> Response:

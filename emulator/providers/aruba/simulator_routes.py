@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response, request
 
 from emulator.core.http import json_response
-from emulator.providers.aruba import simulator
-from emulator.providers.aruba.received_routes import read_json_body
+from emulator.providers.aruba import bodies, simulator
 
 if TYPE_CHECKING:
     from emulator.providers.aruba.routes import ArubaApi
@@ -42,4 +41,4 @@ def install(bp: Blueprint, api: ArubaApi) -> None:
 
 
 def _body() -> object:
-    return read_json_body(request.get_data(cache=True), request.content_type)
+    return bodies.read_json_body(request.get_data(cache=True), request.content_type)

@@ -826,7 +826,8 @@ def test_a_file_over_5_mb_is_413(client: FlaskClient) -> None:
 def test_the_body_must_be_json(client: FlaskClient) -> None:
     response = client.post(CREATE, data="userName=sandbox", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415
-    assert response.get_json()["message"] == "Content type 'application/x-www-form-urlencoded' not supported"
+    message = response.get_json()["message"]
+    assert message == "Content-Type 'application/x-www-form-urlencoded' is not supported"
     empty = client.post(INFO, data=b"", content_type="application/json")
     assert empty.status_code == 400
     assert empty.get_json()["message"] == "Required request body is missing"

@@ -389,7 +389,7 @@ def test_a_body_that_is_not_json_is_415(
         response,
         415,
         "Unsupported Media Type",
-        f"Content type '{shown}' not supported",
+        f"Content-Type '{shown}' is not supported",
         path[len("/aruba") :],
     )
 
@@ -403,6 +403,13 @@ def test_a_body_that_is_not_json_is_415(
         (b"\xff\xfe\x00", None),
         (b"1" * 5000, None),
         (b"[" * 100_000, "JSON parse error: the document is nested too deeply"),
+        (
+            b'{"dataFile": NaN}',
+            "JSON parse error: Non-standard token 'NaN': enable JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS "
+            "to allow",
+        ),
+        (b'{"dataFile": "\\ud800"}', None),
+        (b'{"dataFile": Infinity}', None),
         (
             b"[]",
             "JSON parse error: Cannot deserialize value of type `UploadRequest` from Array value "
@@ -448,7 +455,7 @@ def test_upload_signed_names_its_own_request_type(client: FlaskClient) -> None:
     )
 
 
-@pytest.mark.parametrize("value", [12345, 1.5, 1e999, True, None, "\ud800"])
+@pytest.mark.parametrize("value", [12345, 1.5, 10**400, True, None])
 def test_scalars_are_read_as_strings_and_unknown_fields_ignored(client: FlaskClient, value: Any) -> None:
     response = client.post(UPLOAD, json={"dataFile": value, "other": {"x": 1}}, headers=bearer(token(client)))
     assert response.status_code == 200
