@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from emulator.providers.acube import PROVIDER as ACUBE
 from emulator.providers.aruba import PROVIDER as ARUBA
 from emulator.providers.base import Provider
 from emulator.providers.easytracking import PROVIDER as EASYTRACKING
 
-PROVIDERS: tuple[Provider, ...] = (EASYTRACKING, ARUBA)
+PROVIDERS: tuple[Provider, ...] = (EASYTRACKING, ARUBA, ACUBE)
