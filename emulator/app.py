@@ -70,8 +70,10 @@ def _install_error_handlers(app: Flask, providers: tuple[Provider, ...]) -> None
             code=error.name.lower().replace(" ", "_"),
         )
         response = _render(mapped, providers)
-        if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
-            response.headers["Allow"] = ", ".join(error.valid_methods)
+        # What the exception says in headers (Allow on a 405, Content-Range on a 416) stays.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
         return response
 
     @app.errorhandler(Exception)

@@ -107,6 +107,23 @@ def test_a_range_of_the_zip(client: FlaskClient, sandbox: Sandbox) -> None:
     assert response.headers["Content-Range"] == f"bytes 0-9/{len(whole)}"
 
 
+@pytest.mark.parametrize("asked", ["bytes=abc", "bytes=999999-"])
+def test_a_range_it_cannot_give_is_416_with_the_length(
+    client: FlaskClient, sandbox: Sandbox, asked: str
+) -> None:
+    made = sent(sandbox, seed=1)
+    tok = token(client)
+    whole = get(client, tok, "/invoice/out/getZipByFilename", filename=made.filename).data
+    response = client.get(
+        "/aruba/services/invoice/out/getZipByFilename",
+        query_string={"filename": made.filename},
+        headers={"Authorization": f"Bearer {tok}", "Range": asked},
+    )
+    assert response.status_code == 416
+    assert response.get_json()["error"] == "Requested Range Not Satisfiable"
+    assert response.headers["Content-Range"] == f"bytes */{len(whole)}"
+
+
 @pytest.mark.parametrize("direction", ["out", "in"])
 def test_zip_errors(client: FlaskClient, sandbox: Sandbox, direction: str) -> None:
     theirs = sent(sandbox, tenant="other", seed=1, supplier_vat=OTHER_VAT)
