@@ -1,7 +1,7 @@
 """A-Cube (FatturaPA invoices API, an API Platform application), mounted at /acube.
 
-Work in progress: authentication (``POST /login``, bearer JWTs) is served; the invoice
-operations follow.
+Work in progress: authentication (``POST /login``, bearer JWTs), creating an invoice
+(``POST /invoices``), reading one and the collection are served; the other operations follow.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy.orm import Session
 
+from emulator.providers.acube import models as _models  # noqa: F401  (tables exist before the store)
 from emulator.providers.acube.errors import render_error
 from emulator.providers.base import Provider
 from emulator.sdi.models import SdiInvoice
@@ -23,8 +24,13 @@ def _blueprint(sandbox: Any) -> Blueprint:
 
 
 def _resolve(session: Session, reference: str) -> list[SdiInvoice]:
-    """An A-Cube invoice uuid (control API) → the SDI's record; none exist until invoices are served."""
-    return []
+    """An A-Cube invoice uuid (control API) → the SDI's record of that invoice, once it has one."""
+    from sqlalchemy import func, select
+
+    from emulator.providers.acube.models import AcubeInvoice
+
+    query = select(AcubeInvoice).where(func.lower(AcubeInvoice.uuid) == reference.strip().lower())
+    return [row.invoice for row in session.execute(query).scalars() if row.invoice is not None]
 
 
 PROVIDER = Provider(

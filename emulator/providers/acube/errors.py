@@ -15,6 +15,8 @@ LexikJWTAuthenticationBundle. The invoices document shows no error body at all (
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, request
 
 from emulator.core.errors import SandboxError, Unauthorized
@@ -47,17 +49,30 @@ def render_error(error: SandboxError) -> Response:
                 "@type": "hydra:Error",
                 "hydra:title": TITLE,
                 "hydra:description": error.message,
+                **_violations(error),
             },
             status=error.status,
         )
         response.mimetype = "application/ld+json"
         return response
     response = json_response(
-        {"type": PROBLEM_TYPE, "title": TITLE, "status": error.status, "detail": error.message},
+        {
+            "type": PROBLEM_TYPE,
+            "title": TITLE,
+            "status": error.status,
+            "detail": error.message,
+            **_violations(error),
+        },
         status=error.status,
     )
     response.mimetype = "application/problem+json"
     return response
+
+
+def _violations(error: SandboxError) -> dict[str, Any]:
+    """API Platform's validation errors list their ``violations`` (propertyPath, message, code)."""
+    violations = error.details.get("violations")
+    return {"violations": violations} if violations else {}
 
 
 def _wants_json_ld() -> bool:

@@ -1,6 +1,10 @@
-"""A-Cube HTTP routes: ``POST /login`` for now; the invoice operations follow.
+"""A-Cube HTTP routes: ``POST /login``; ``POST /invoices``, ``GET /invoices``, ``GET /invoices/{uuid}``.
 
-Parse, call one service function, serialise. Later routes run through ``AcubeApi.authenticated``.
+Parse, call one service function, serialise. Invoice routes run through ``AcubeApi.authenticated``.
+
+Limitations: ``GET /invoices/{uuid}`` serves JSON, the XML (``application/xml``/``text/xml``) and the
+file as sent to the SDI (``application/octet-stream``); HTML and PDF printing are 406 for now, as is
+the collection's zip.
 """
 
 from __future__ import annotations
@@ -8,14 +12,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Blueprint, Response, request
 from sqlalchemy.orm import Session
 
-from emulator.core.errors import BadRequest, UnsupportedMediaType
+from emulator.core.errors import BadRequest, SandboxError, UnsupportedMediaType
 from emulator.core.http import json_response
 from emulator.core.tenancy import Account
-from emulator.providers.acube import auth
+from emulator.providers.acube import auth, records, service
 from emulator.state import Sandbox
 
 
@@ -49,6 +54,9 @@ def json_payload() -> object:
 
 def acube_blueprint(sandbox: Sandbox) -> Blueprint:
     bp = Blueprint("acube", __name__)
+    api = AcubeApi(sandbox)
+    sandbox.engine.subscribe(records.on_sdi_notification(sandbox.ids))
+    sandbox.tasks.register(service.SEND_INVOICE, service.send_invoice_handler(sandbox))
 
     @bp.post("/login")
     def login() -> Response:
@@ -57,4 +65,70 @@ def acube_blueprint(sandbox: Sandbox) -> Blueprint:
             token = auth.login(session, payload, sandbox.clock.now())
         return json_response(token)
 
+    @bp.post("/invoices")
+    def create_invoice() -> Response:
+        xml = invoice_body(sandbox.config.xsd_dir)
+
+        def call(session: Session, account: Account) -> Response:
+            return json_response(service.create_invoice(sandbox, session, account, xml), status=202)
+
+        return api.authenticated(call)
+
+    @bp.get("/invoices")
+    def list_invoices() -> Response:
+        accept_one_of(JSON_TYPES)
+        xsd_dir = sandbox.config.xsd_dir
+        return api.authenticated(
+            lambda session, account: json_response(
+                service.list_invoices(session, account, request.args, xsd_dir)
+            )
+        )
+
+    @bp.get("/invoices/<reference>")
+    def get_invoice(reference: str) -> Response:
+        return api.authenticated(lambda session, account: invoice_response(session, account, reference))
+
+    def invoice_response(session: Session, account: Account, reference: str) -> Response:
+        wanted = accept_one_of(JSON_TYPES + XML_TYPES + RAW_TYPES)
+        row = service.get_invoice(session, account, reference)
+        if wanted in XML_TYPES:
+            return Response(row.xml, mimetype="application/xml")
+        if wanted in RAW_TYPES:
+            raw = row.invoice.content if row.invoice is not None else row.xml
+            return Response(raw, mimetype="application/octet-stream")
+        return json_response(service.invoice_view(row, sandbox.config.xsd_dir))
+
     return bp
+
+
+JSON_TYPES = ["application/json", "application/ld+json"]
+XML_TYPES = ["application/xml", "text/xml"]
+RAW_TYPES = ["application/octet-stream"]
+
+
+def accept_one_of(offered: list[str]) -> str:
+    """The offered type the Accept header prefers (JSON without one); API Platform's 406 otherwise."""
+    if not request.headers.get("Accept"):
+        return offered[0]
+    best = request.accept_mimetypes.best_match(offered)
+    if best is None:
+        raise SandboxError(
+            f'Requested format "{request.headers["Accept"]}" is not supported. '
+            f'Supported MIME types are "{", ".join(offered)}".',
+            status=406,
+            code="not_acceptable",
+        )
+    return str(best)
+
+
+def invoice_body(xsd_dir: Path | None) -> bytes:
+    """``POST /invoices``: FatturaPA XML as it is, or A-Cube's JSON form converted to XML."""
+    if request.mimetype in XML_TYPES:
+        return request.get_data(cache=True)
+    if request.mimetype == "application/json" or request.mimetype.endswith("+json"):
+        return service.xml_of_json(json_payload(), xsd_dir)
+    shown = request.content_type or "none"
+    raise UnsupportedMediaType(
+        f'The content-type "{shown}" is not supported. '
+        'Supported MIME types are "application/json", "application/xml", "text/xml".'
+    )
