@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 from emulator.core.errors import BadRequest, SandboxError, UnsupportedMediaType
 from emulator.core.http import json_response
 from emulator.core.tenancy import Account
-from emulator.providers.acube import auth, records, service
+from emulator.providers.acube import (
+    auth,
+    drafts_routes,
+    notifications_routes,
+    records,
+    service,
+    webhook_routes,
+)
 from emulator.state import Sandbox
 
 
@@ -57,6 +64,9 @@ def acube_blueprint(sandbox: Sandbox) -> Blueprint:
     api = AcubeApi(sandbox)
     sandbox.engine.subscribe(records.on_sdi_notification(sandbox.ids))
     sandbox.tasks.register(service.SEND_INVOICE, service.send_invoice_handler(sandbox))
+    # Each area adds its routes, tasks and listeners (webhooks last: they listen after the others).
+    for area in (notifications_routes, drafts_routes, webhook_routes):
+        area.install(bp, api)
 
     @bp.post("/login")
     def login() -> Response:
