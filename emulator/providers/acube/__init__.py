@@ -11,6 +11,7 @@ from typing import Any
 from flask import Blueprint
 from sqlalchemy.orm import Session
 
+from emulator.providers.acube import draft_models as _draft_models  # noqa: F401  (tables before the store)
 from emulator.providers.acube import models as _models  # noqa: F401  (tables exist before the store)
 from emulator.providers.acube.errors import render_error
 from emulator.providers.base import Provider
