@@ -72,7 +72,11 @@ CALLBACK_SETTINGS = {"callback_url": webhooks.check_callback_url, "callback_api_
 
 def update_account(session: Session, provider: str, tenant: str, payload: Any) -> dict[str, Any]:
     """PATCH an account's sandbox settings: how its signed incoming invoices are encoded, and where
-    its provider's callbacks go (``callback_url``, ``callback_api_key``; null removes one)."""
+    its provider's callbacks go (``callback_url``, ``callback_api_key``; null removes one).
+
+    The providers with a retry policy make callbacks: Aruba posts each method to
+    ``<callback_url>/<method>``, A-Cube each webhook event to ``<callback_url>/<event>``
+    (supplier-invoice, customer-invoice, customer-notification: A-Cube has one URL per event)."""
     account = session.execute(
         select(Account).where(Account.provider == provider, Account.tenant == tenant)
     ).scalar_one_or_none()

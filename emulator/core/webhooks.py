@@ -75,6 +75,10 @@ class RetryPolicy:
 RETRY_POLICIES: dict[str, RetryPolicy] = {
     # §13: "If a callback is not successful, 10 more attempts will be made at 3-hour intervals".
     "aruba": RetryPolicy(retries=10, interval=timedelta(hours=3)),
+    # A-Cube documents 15 attempts every 300 s "with back-off": 15 attempts in all (the first and 14
+    # retries). The back-off chosen is none: the retries stay 300 virtual seconds apart (a delivery
+    # is given up 70 minutes after its first attempt), since a policy here has one fixed interval.
+    "acube": RetryPolicy(retries=14, interval=timedelta(seconds=300)),
 }
 
 

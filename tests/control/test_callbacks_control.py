@@ -105,10 +105,54 @@ def test_accounts_of_providers_without_callbacks_cannot_register(client: FlaskCl
         "code": "bad_request",
         "message": "The sandbox makes no callbacks for easytracking accounts: callback_url cannot be set",
     }
-    key = client.patch("/_sandbox/accounts/acube/sandbox", json={"callback_api_key": None})
+    key = client.patch("/_sandbox/accounts/openapi/sandbox", json={"callback_api_key": None})
+    assert key.status_code == 400
     assert error_of(key)["message"] == (
-        "The sandbox makes no callbacks for acube accounts: callback_api_key cannot be set"
+        "The sandbox makes no callbacks for openapi accounts: callback_api_key cannot be set"
     )
+
+
+def test_acube_accounts_register_one_url_for_their_webhook_events(client: FlaskClient) -> None:
+    both = client.patch(
+        "/_sandbox/accounts/acube/sandbox",
+        json={"callback_url": "http://localhost:9000/acube", "callback_api_key": "acube-key"},
+    )
+    assert both.status_code == 200
+    view = both.get_json()
+    assert (view["provider"], view["tenant"]) == ("acube", "sandbox")
+    assert (view["callback_url"], view["callback_api_key"]) == ("http://localhost:9000/acube", "acube-key")
+    removed = client.patch("/_sandbox/accounts/acube/sandbox", json={"callback_api_key": None})
+    assert removed.status_code == 200
+    assert (removed.get_json()["callback_url"], removed.get_json()["callback_api_key"]) == (
+        "http://localhost:9000/acube",
+        None,
+    )
+    bad = client.patch("/_sandbox/accounts/acube/sandbox", json={"callback_url": "ftp://h/x"})
+    assert bad.status_code == 400
+    assert error_of(bad)["message"].startswith("callback_url must be an http or https URL with a host")
+    # Per-event URLs are <callback_url>/<event>: there is no setting for each.
+    unknown = client.patch("/_sandbox/accounts/acube/sandbox", json={"webhooks": {}})
+    assert unknown.status_code == 400
+    assert error_of(unknown)["message"].startswith("Unknown setting(s): webhooks;")
+
+
+def test_acube_deliveries_are_listed_by_provider(client: FlaskClient, recorder: Recorder) -> None:
+    client.patch("/_sandbox/accounts/acube/sandbox", json={"callback_url": "http://h/acube"})
+    client.patch(f"{ARUBA}/sandbox", json={"callback_url": "http://h/aruba"})
+    incoming(client, "26174950589")  # acube/sandbox
+    incoming(client, SANDBOX_VAT)
+    advance(client, 0)
+    acube = client.get("/_sandbox/callbacks?provider=acube").get_json()["callbacks"]
+    assert [(c["tenant"], c["event"], c["url"], c["status"]) for c in acube] == [
+        ("sandbox", "supplier-invoice", "http://h/acube/supplier-invoice", "delivered")
+    ]
+    aruba = client.get("/_sandbox/callbacks?provider=aruba").get_json()["callbacks"]
+    assert [c["event"] for c in aruba] == ["createInvoice", "updateUsage"]
+    assert [c.url for c in recorder.calls] == [
+        "http://h/acube/supplier-invoice",
+        "http://h/aruba/createInvoice",
+        "http://h/aruba/updateUsage",
+    ]
 
 
 def test_unknown_settings_and_empty_bodies_are_refused(client: FlaskClient) -> None:
