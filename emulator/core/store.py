@@ -6,6 +6,7 @@ Every model of every package registers on ``Base``; ``Store`` owns the engine, s
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -105,6 +106,15 @@ def set_meta(session: Session, key: str, value: str) -> None:
         session.add(Meta(key=key, value=value))
     else:
         row.value = value
+
+
+def instance_secret(session: Session, key: str) -> str:
+    """A random secret kept under ``key`` (made on first use; a reset wipes it, so tokens die)."""
+    value = get_meta(session, key)
+    if value is None:
+        value = secrets.token_hex(32)
+        set_meta(session, key, value)
+    return value
 
 
 def next_value(session: Session, name: str, start: int = 1) -> int:

@@ -24,7 +24,7 @@ from emulator.core.ids import IdFactory
 from emulator.core.store import next_value
 from emulator.core.tenancy import Account, account_owning
 from emulator.core.xmlsafe import parse_xml
-from emulator.sdi.fatturapa import NotAnInvoiceError, ParsedInvoice, parse_invoice
+from emulator.sdi.fatturapa import ParsedInvoice, parse_invoice_or_none
 from emulator.sdi.lifecycle import Event, Flow, State, is_allowed, next_state, path_to
 from emulator.sdi.models import SdiEvent, SdiInvoice, SdiNotification
 from emulator.sdi.notifications import (
@@ -133,7 +133,7 @@ class SdiEngine:
         """
         now = at or self.clock.now()
         xml, errors = self._unwrap(file_name, content)
-        parsed = self._parse(xml) if xml is not None else None
+        parsed = parse_invoice_or_none(xml)
         if xml is not None and not errors:
             errors = self.validator.validate(
                 file_name,
@@ -160,13 +160,6 @@ class SdiEngine:
             except SignatureError:
                 return None, [describe("00102")]
         return content, []
-
-    @staticmethod
-    def _parse(xml: bytes) -> ParsedInvoice | None:
-        try:
-            return parse_invoice(parse_xml(xml))
-        except (ValueError, NotAnInvoiceError):
-            return None
 
     @staticmethod
     def _file_name_taken(session: Session, name: str) -> bool:
@@ -422,7 +415,7 @@ class SdiEngine:
         )
         session.add(esito_file)
         session.flush()
-        body = self._parse(invoice.xml) if invoice.xml is not None else None
+        body = parse_invoice_or_none(invoice.xml)
         bodies = [(b.number, _year(b.date)) for b in body.bodies] if body is not None else []
         scarto = esito_scarto(
             fields, problem, sdi_id=invoice.sdi_id, state=State(invoice.state), bodies=bodies

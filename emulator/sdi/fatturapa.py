@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from emulator.core.xmlsafe import strip_namespace
+from emulator.core.xmlsafe import parse_xml, strip_namespace
 
 FATTURAPA_NS = "http://ivaservizi.agenziaentrate.gov.it/docs/xsd/fatture/v1.2"
 FSM_NS = "http://ivaservizi.agenziaentrate.gov.it/docs/xsd/fatture/v1.0"
@@ -359,3 +359,13 @@ def _simplified_line(number: int, goods: etree._Element) -> Line:
         vat_rate=to_decimal(rate_text),
         nature=text(goods, "Natura"),
     )
+
+
+def parse_invoice_or_none(xml: bytes | None) -> ParsedInvoice | None:
+    """The invoice in ``xml``, or None when there is none (no file, not XML, not a FatturaPA)."""
+    if xml is None:
+        return None
+    try:
+        return parse_invoice(parse_xml(xml))
+    except (ValueError, NotAnInvoiceError):
+        return None

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emulator.core.errors import BadRequest
-from emulator.core.store import get_meta, set_meta
+from emulator.core.store import instance_secret
 from emulator.core.tenancy import Account
 from emulator.providers.acube.errors import (
     EXPIRED_TOKEN,
@@ -36,14 +36,6 @@ TOKEN_LIFETIME = timedelta(hours=24)
 ISSUER = "fattura-sandbox/acube"
 SECRET_KEY = "acube_jwt_secret"
 ALGORITHM = "HS256"
-
-
-def _secret(session: Session) -> str:
-    value = get_meta(session, SECRET_KEY)
-    if value is None:
-        value = secrets.token_hex(32)
-        set_meta(session, SECRET_KEY, value)
-    return value
 
 
 def login(session: Session, payload: Any, now: datetime) -> dict[str, str]:
@@ -69,7 +61,7 @@ def login(session: Session, payload: Any, now: datetime) -> dict[str, str]:
         "iss": ISSUER,
         "jti": secrets.token_hex(8),
     }
-    return {"token": jwt.encode(claims, _secret(session), algorithm=ALGORITHM)}
+    return {"token": jwt.encode(claims, instance_secret(session, SECRET_KEY), algorithm=ALGORITHM)}
 
 
 def _account_by_email(session: Session, email: str) -> Account | None:
@@ -86,7 +78,7 @@ def authenticate(session: Session, header: str | None, now: datetime) -> Account
     try:
         claims = jwt.decode(
             parts[1],
-            _secret(session),
+            instance_secret(session, SECRET_KEY),
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             options={

@@ -44,7 +44,7 @@ from emulator.providers.acube.convert import ConversionError, json_to_xml, xml_t
 from emulator.providers.acube.draft_models import JSON_FORMAT, XML_FORMAT, AcubeDraft
 from emulator.providers.acube.models import AcubeInvoice
 from emulator.providers.acube.service import InvalidInput
-from emulator.sdi.fatturapa import NotAnInvoiceError, parse_invoice
+from emulator.sdi.fatturapa import NotAnInvoiceError, parse_invoice, parse_invoice_or_none
 from emulator.state import Sandbox
 
 DRAFT = "draft"
@@ -224,7 +224,7 @@ def _as_invoice(draft: AcubeDraft, xsd_dir: Path | None) -> AcubeInvoice:
         downloaded=False,
         to_pa=False,
     )
-    parsed = records.parsed_or_none(xml)
+    parsed = parse_invoice_or_none(xml)
     if parsed is not None:
         records.describe(row, parsed)
     return row

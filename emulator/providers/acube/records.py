@@ -21,10 +21,9 @@ from sqlalchemy.orm import Session
 from emulator.core.clock import ROME
 from emulator.core.ids import IdFactory
 from emulator.core.tenancy import Account
-from emulator.core.xmlsafe import parse_xml
 from emulator.providers.acube.models import AcubeInvoice
 from emulator.sdi.engine import delivered_to
-from emulator.sdi.fatturapa import NotAnInvoiceError, ParsedInvoice, parse_invoice
+from emulator.sdi.fatturapa import ParsedInvoice, parse_invoice_or_none
 from emulator.sdi.lifecycle import Flow, State
 from emulator.sdi.models import SdiInvoice, SdiNotification
 
@@ -159,18 +158,10 @@ def record_received(
         created_at=at,
         downloaded=False,
     )
-    parsed = parsed_or_none(invoice.xml)
+    parsed = parse_invoice_or_none(invoice.xml)
     if parsed is not None:
         describe(row, parsed)
     session.add(row)
     session.flush()
     return row
 
-
-def parsed_or_none(xml: bytes | None) -> ParsedInvoice | None:
-    if xml is None:
-        return None
-    try:
-        return parse_invoice(parse_xml(xml))
-    except (ValueError, NotAnInvoiceError):
-        return None

@@ -17,10 +17,13 @@ from sqlalchemy.orm import Session
 from emulator.core.ids import IdFactory
 from emulator.core.store import next_value
 from emulator.core.tenancy import Account
-from emulator.core.xmlsafe import parse_xml
 from emulator.providers.aruba.models import ArubaInvoice
 from emulator.sdi.engine import delivered_to
-from emulator.sdi.fatturapa import NotAnInvoiceError, ParsedInvoice, Party, parse_invoice
+from emulator.sdi.fatturapa import (
+    ParsedInvoice,
+    Party,
+    parse_invoice_or_none,
+)
 from emulator.sdi.lifecycle import State
 from emulator.sdi.models import SdiInvoice, SdiNotification
 
@@ -178,18 +181,10 @@ def record_received(
         updated_at=at,
         invoice=invoice,
     )
-    parsed = _parsed(invoice.xml)
+    parsed = parse_invoice_or_none(invoice.xml)
     if parsed is not None:
         describe_file(row, parsed)
     session.add(row)
     session.flush()
     return row
 
-
-def _parsed(xml: bytes | None) -> ParsedInvoice | None:
-    if xml is None:
-        return None
-    try:
-        return parse_invoice(parse_xml(xml))
-    except (ValueError, NotAnInvoiceError):
-        return None

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emulator.core.errors import Unauthorized
-from emulator.core.store import get_meta, set_meta
+from emulator.core.store import instance_secret
 from emulator.core.tenancy import Account
 
 PROVIDER = "easytracking"
@@ -26,14 +26,6 @@ CLIENT_NAME = "openBusiness.client.serviziweb.api"
 CLIENT_SECRET = "uKNtPmq49yjLkaYv"
 ISSUER = "fattura-sandbox/easytracking"
 SECRET_KEY = "easytracking_jwt_secret"
-
-
-def _secret(session: Session) -> str:
-    value = get_meta(session, SECRET_KEY)
-    if value is None:
-        value = secrets.token_hex(32)
-        set_meta(session, SECRET_KEY, value)
-    return value
 
 
 def access_token(session: Session, payload: Any, *, now: datetime, lifetime: int) -> str:
@@ -69,7 +61,7 @@ def access_token(session: Session, payload: Any, *, now: datetime, lifetime: int
         "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
         "jti": secrets.token_hex(8),
     }
-    return jwt.encode(claims, _secret(session), algorithm="HS256")
+    return jwt.encode(claims, instance_secret(session, SECRET_KEY), algorithm="HS256")
 
 
 def authenticate(session: Session, authorization: str | None, *, now: datetime) -> Account:
@@ -80,7 +72,7 @@ def authenticate(session: Session, authorization: str | None, *, now: datetime) 
     try:
         claims = jwt.decode(
             token,
-            _secret(session),
+            instance_secret(session, SECRET_KEY),
             algorithms=["HS256"],
             issuer=ISSUER,
             options={
