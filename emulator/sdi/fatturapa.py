@@ -85,6 +85,7 @@ class Body:
     causale: tuple[str, ...]
     lines: tuple[Line, ...]
     summaries: tuple[Summary, ...]
+    stamp: bool = False  # DatiBollo/BolloVirtuale SI: the virtual stamp duty is paid
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,7 @@ def _ordinary_body(body: etree._Element) -> Body:
         causale=tuple(t for t in (text(c) for c in children(document, "Causale")) if t),
         lines=tuple(_line(e) for e in _all(goods, "DettaglioLinee")),
         summaries=tuple(_summary(e) for e in _all(goods, "DatiRiepilogo")),
+        stamp=(text(document, "DatiBollo", "BolloVirtuale") or "").upper() == "SI",
     )
 
 
@@ -343,6 +345,7 @@ def _simplified_body(body: etree._Element) -> Body:
         causale=(),
         lines=lines,
         summaries=(),
+        stamp=(text(body, "DatiGenerali", "DatiGeneraliDocumento", "BolloVirtuale") or "").upper() == "SI",
     )
 
 

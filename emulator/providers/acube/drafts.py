@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from emulator.core.errors import BadRequest, Conflict, NotFound
 from emulator.core.tenancy import Account
 from emulator.core.xmlsafe import parse_xml
-from emulator.providers.acube import records, service
+from emulator.providers.acube import collection, records, service
 from emulator.providers.acube.convert import ConversionError, json_to_xml, xml_to_json
 from emulator.providers.acube.draft_models import JSON_FORMAT, XML_FORMAT, AcubeDraft
 from emulator.providers.acube.models import AcubeInvoice
@@ -246,14 +246,14 @@ def _view(draft: AcubeDraft, row: AcubeInvoice, xsd_dir: Path | None) -> dict[st
 def list_drafts(
     session: Session, account: Account, args: Any, xsd_dir: Path | None = None
 ) -> list[dict[str, Any]]:
-    page = service._page(args.get("page"))
+    page = collection._page(args.get("page"))
     kind = args.get("type")
     if kind is not None and kind not in ("0", "1"):
         raise BadRequest(f'The value "{kind}" of "type" is not valid: use 0 or 1.')
     markings = [*args.getlist("marking"), *args.getlist("marking[]")]
     limits = [
-        (compare, service._instant(f"created_at[{key}]", args[f"created_at[{key}]"]))
-        for key, compare in service.DATE_FILTERS.items()
+        (compare, collection._instant(f"created_at[{key}]", args[f"created_at[{key}]"]))
+        for key, compare in collection.DATE_FILTERS.items()
         if args.get(f"created_at[{key}]") is not None
     ]
     if kind == "1" or (markings and DRAFT not in markings):
@@ -276,5 +276,5 @@ def list_drafts(
         if number and row.invoice_number != number:
             continue
         selected.append((draft, row))
-    start = (page - 1) * service.PAGE_SIZE
-    return [_view(draft, row, xsd_dir) for draft, row in selected[start : start + service.PAGE_SIZE]]
+    start = (page - 1) * collection.PAGE_SIZE
+    return [_view(draft, row, xsd_dir) for draft, row in selected[start : start + collection.PAGE_SIZE]]

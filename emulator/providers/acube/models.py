@@ -42,8 +42,11 @@ class AcubeInvoice(Base):
     document_type: Mapped[str | None] = mapped_column(String(4))
     transmission_format: Mapped[str | None] = mapped_column(String(5))
     to_pa: Mapped[bool] = mapped_column(Boolean, default=False)
+    stamp: Mapped[bool] = mapped_column(Boolean, default=False)  # virtual stamp duty (BolloVirtuale SI)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     downloaded: Mapped[bool] = mapped_column(Boolean, default=False)
     downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # PUT /invoices/{id}/archive-rejected: a rejected invoice the client will not fix (not "rejectedToFix").
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     invoice: Mapped[SdiInvoice | None] = relationship()

@@ -117,6 +117,7 @@ def describe(row: AcubeInvoice, parsed: ParsedInvoice) -> None:
         row.invoice_number = body.number[:20] if body.number else None
         row.invoice_date = body.date
         row.document_type = body.document_type
+        row.stamp = body.stamp
     row.transmission_format = parsed.transmission_format
     row.to_pa = parsed.is_pa
 

@@ -1,10 +1,6 @@
-"""A-Cube HTTP routes: ``POST /login``; ``POST /invoices``, ``GET /invoices``, ``GET /invoices/{uuid}``.
+"""A-Cube HTTP routes: ``POST /login``, ``POST /invoices``; the other areas' modules ``install`` theirs.
 
 Parse, call one service function, serialise. Invoice routes run through ``AcubeApi.authenticated``.
-
-Limitations: ``GET /invoices/{uuid}`` serves JSON, the XML (``application/xml``/``text/xml``) and the
-file as sent to the SDI (``application/octet-stream``); HTML and PDF printing are 406 for now, as is
-the collection's zip.
 """
 
 from __future__ import annotations
@@ -22,6 +18,8 @@ from emulator.core.http import json_response
 from emulator.core.tenancy import Account
 from emulator.providers.acube import (
     auth,
+    collection_routes,
+    documents_routes,
     drafts_routes,
     notifications_routes,
     records,
@@ -65,7 +63,7 @@ def acube_blueprint(sandbox: Sandbox) -> Blueprint:
     sandbox.engine.subscribe(records.on_sdi_notification(sandbox.ids))
     sandbox.tasks.register(service.SEND_INVOICE, service.send_invoice_handler(sandbox))
     # Each area adds its routes, tasks and listeners (webhooks last: they listen after the others).
-    for area in (notifications_routes, drafts_routes, webhook_routes):
+    for area in (collection_routes, documents_routes, notifications_routes, drafts_routes, webhook_routes):
         area.install(bp, api)
 
     @bp.post("/login")
@@ -83,30 +81,6 @@ def acube_blueprint(sandbox: Sandbox) -> Blueprint:
             return json_response(service.create_invoice(sandbox, session, account, xml), status=202)
 
         return api.authenticated(call)
-
-    @bp.get("/invoices")
-    def list_invoices() -> Response:
-        accept_one_of(JSON_TYPES)
-        xsd_dir = sandbox.config.xsd_dir
-        return api.authenticated(
-            lambda session, account: json_response(
-                service.list_invoices(session, account, request.args, xsd_dir)
-            )
-        )
-
-    @bp.get("/invoices/<reference>")
-    def get_invoice(reference: str) -> Response:
-        return api.authenticated(lambda session, account: invoice_response(session, account, reference))
-
-    def invoice_response(session: Session, account: Account, reference: str) -> Response:
-        wanted = accept_one_of(JSON_TYPES + XML_TYPES + RAW_TYPES)
-        row = service.get_invoice(session, account, reference)
-        if wanted in XML_TYPES:
-            return Response(row.xml, mimetype="application/xml")
-        if wanted in RAW_TYPES:
-            raw = row.invoice.content if row.invoice is not None else row.xml
-            return Response(raw, mimetype="application/octet-stream")
-        return json_response(service.invoice_view(row, sandbox.config.xsd_dir))
 
     return bp
 
