@@ -222,7 +222,7 @@ _BANKS = (
     ("08327", "Banca di Credito Cooperativo di Roma"),
 )
 
-_INTERMEDIARY_CODES = ("KRRH6B9", "M5UXCR1", "SUBM70N", "T04ZHR3", "5RUO82D", "W7YVJK9", "USAL8PV", "T9K4ZHO")
+_INTERMEDIARY_CODES = ("KRRH6B9", "M5UXCR1", "SUBM70N", "T04ZHR3", "5RUO82D", "W7YVJK9", "PIC7CPS", "T9K4ZHO")
 
 _ACTIVITIES = (
     "Impianti Elettrici", "Costruzioni", "Trasporti", "Informatica", "Forniture Alimentari",
