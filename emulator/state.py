@@ -48,6 +48,7 @@ class Sandbox:
         self.tasks = TaskQueue()
         # How callbacks reach clients (tests put a fake here); the outbox's task is always registered.
         self.webhook_transport: webhooks.Transport = webhooks.post_json
+        self.webhook_on_delivered: dict[tuple[str, str], webhooks.OnDelivered] = {}
         webhooks.install(self)
         self._stopped = threading.Event()
         self.signer = self._load_signer()

@@ -2,6 +2,11 @@
 
 Every model of every package registers on ``Base``; ``Store`` owns the engine, serialises writes
 (SQLite allows one writer) and knows how to wipe everything for ``POST /_sandbox/reset``.
+
+A database written by an earlier version keeps its data: tables it lacks are created, and columns
+its tables lack are added (``add_missing_columns``) with the column's default for the rows already
+there. Columns are only ever added, never changed or dropped, so this is all the migration the
+schema needs as long as models only grow.
 """
 
 from __future__ import annotations
@@ -13,7 +18,20 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Integer, String, Text, TypeDecorator, create_engine, event, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    create_engine,
+    event,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -70,6 +88,7 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._lock = threading.RLock()
         Base.metadata.create_all(self.engine)
+        add_missing_columns(self.engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -93,6 +112,39 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def add_missing_columns(engine: Engine) -> list[str]:
+    """Add to existing tables the columns the models have and they lack → ``["table.column", ...]``."""
+    existing = inspect(engine)
+    added: list[str] = []
+    with engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present:
+                    connection.execute(text(_add_column_sql(engine, table.name, column)))
+                    added.append(f"{table.name}.{column.name}")
+    return added
+
+
+def _add_column_sql(engine: Engine, table: str, column: Column[Any]) -> str:
+    preparer = engine.dialect.identifier_preparer
+    kind = column.type.compile(dialect=engine.dialect)
+    sql = f"ALTER TABLE {preparer.quote(table)} ADD COLUMN {preparer.quote(column.name)} {kind}"
+    scalar = column.default is not None and column.default.is_scalar
+    default = getattr(column.default, "arg", None) if scalar else None
+    if isinstance(default, bool):
+        default = int(default)
+    if isinstance(default, int | float):
+        sql += f" DEFAULT {default}"
+    elif isinstance(default, str):
+        sql += " DEFAULT '" + default.replace("'", "''") + "'"
+    # A NOT NULL column can be added to rows that exist only with a default; without one it stays
+    # nullable in the old database (the models always write it).
+    if not column.nullable and default is not None:
+        sql += " NOT NULL"
+    return sql
 
 
 def get_meta(session: Session, key: str) -> str | None:

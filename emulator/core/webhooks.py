@@ -1,4 +1,4 @@
-"""The outbox of HTTP callbacks a provider makes to its clients (Aruba §13 today; A-Cube, Openapi.it later).
+"""The outbox of HTTP callbacks providers make to their clients (Aruba §13, A-Cube; Openapi.it later).
 
 A delivery is one JSON POST a provider owes one account's endpoint: provider, account, event name,
 target URL, headers and body, fixed when the provider enqueues it. Each attempt is a task of
@@ -9,7 +9,13 @@ handles the delivery is served. The outcome is recorded in a new transaction: a 
 it; anything else (another status, a refused connection, a timeout) schedules the next attempt at the
 failed attempt's instant plus the provider's interval, until the provider's retries are spent and
 the delivery is ``failed``. Retry policies are data per provider (``RETRY_POLICIES``), copied onto
-the delivery when it is enqueued.
+the delivery when it is enqueued. A policy's interval is fixed unless it has a ``growth`` factor:
+then each wait is the previous one times the factor (whole seconds, rounded down), up to
+``max_interval`` when one is given.
+
+A provider that must act when a delivery succeeds (A-Cube marks a received invoice downloaded)
+registers a callback for its provider and event with ``on_delivered``: it runs inside the
+transaction that records the 2xx attempt, with the attempt's virtual instant.
 
 The HTTP client is injectable: the sandbox's ``webhook_transport`` (``post_json`` unless replaced;
 tests record deliveries or simulate failing endpoints with it).
@@ -23,6 +29,8 @@ Limitations:
   virtual time. Virtual time does not move while the POST is made.
 - Redirects are not followed (a 3xx is a failed attempt) and proxy settings of the environment are
   ignored: callbacks go straight to the registered host, which in a sandbox is usually local.
+- The delivery's schedule columns (``interval_growth``, ``max_interval_seconds``) are created with the
+  table: a database file created before they existed must be reset (there are no migrations).
 """
 
 from __future__ import annotations
@@ -31,15 +39,15 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from sqlalchemy import ForeignKey, Integer, String, Text, select
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from emulator.core.store import Base, UTCDateTime
@@ -55,19 +63,49 @@ MAX_API_KEY_LENGTH = 512
 # SQLite integers are signed 64-bit: a larger id cannot exist (and must not reach the database).
 MAX_ID = 2**63 - 1
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+# No retry waits longer than this (a growing interval stays a representable instant).
+MAX_RETRY_DELAY_SECONDS = 366 * 24 * 3600
 USER_AGENT = "fattura-sandbox-callbacks"
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often a failed delivery is tried again, and how far apart (virtual time)."""
+    """How often a failed delivery is tried again, and how far apart (virtual time).
+
+    The first retry comes ``interval`` after the first attempt; each later wait is the previous one
+    times ``growth`` (1: a fixed interval), never more than ``max_interval`` when one is given.
+    """
 
     retries: int
     interval: timedelta
+    growth: float = 1.0
+    max_interval: timedelta | None = None
+
+    def __post_init__(self) -> None:
+        if self.retries < 0 or self.interval <= timedelta(0) or self.growth < 1:
+            raise ValueError("a retry policy needs retries >= 0, a positive interval and growth >= 1")
 
     @property
     def attempts(self) -> int:
         return 1 + self.retries
+
+    def delay_after(self, failed_attempts: int) -> timedelta:
+        """The wait before the next attempt once ``failed_attempts`` (>= 1) attempts have failed."""
+        cap = int(self.max_interval.total_seconds()) if self.max_interval is not None else None
+        return timedelta(
+            seconds=retry_delay_seconds(int(self.interval.total_seconds()), self.growth, cap, failed_attempts)
+        )
+
+
+def retry_delay_seconds(interval: int, growth: float, cap: int | None, failed_attempts: int) -> int:
+    """``interval * growth ** (failed_attempts - 1)`` in whole seconds, at most ``cap`` (and a year)."""
+    limit = min(cap, MAX_RETRY_DELAY_SECONDS) if cap is not None else MAX_RETRY_DELAY_SECONDS
+    delay = float(interval)
+    for _ in range(max(failed_attempts - 1, 0)):
+        if delay >= limit:
+            break
+        delay *= growth
+    return min(int(delay), limit)
 
 
 # Per provider: a provider that makes callbacks adds its line (accounts of the providers listed here
@@ -76,10 +114,25 @@ RETRY_POLICIES: dict[str, RetryPolicy] = {
     # §13: "If a callback is not successful, 10 more attempts will be made at 3-hour intervals".
     "aruba": RetryPolicy(retries=10, interval=timedelta(hours=3)),
     # A-Cube documents 15 attempts every 300 s "with back-off": 15 attempts in all (the first and 14
-    # retries). The back-off chosen is none: the retries stay 300 virtual seconds apart (a delivery
-    # is given up 70 minutes after its first attempt), since a policy here has one fixed interval.
-    "acube": RetryPolicy(retries=14, interval=timedelta(seconds=300)),
+    # retries). The back-off chosen: the first retry 300 s after the first attempt, each wait then
+    # doubles up to one hour (300, 600, 1200, 2400, then 3600 s): the 15th attempt comes 11 h 15 min
+    # after the first.
+    "acube": RetryPolicy(
+        retries=14, interval=timedelta(seconds=300), growth=2.0, max_interval=timedelta(hours=1)
+    ),
 }
+
+# (provider, event) -> what to do, in the recording transaction, when a delivery gets a 2xx answer.
+OnDelivered = Callable[[Session, "WebhookDelivery", datetime], None]
+
+
+def on_delivered(host: WebhookHost, provider: str, event: str, callback: OnDelivered) -> None:
+    """Run ``callback(session, delivery, at)`` when a delivery of this provider and event succeeds.
+
+    ``at`` is the virtual instant of the successful attempt. One callback per provider and event
+    and sandbox: registering again replaces it.
+    """
+    host.webhook_on_delivered[(provider, event)] = callback
 
 
 class WebhookDelivery(Base):
@@ -98,6 +151,8 @@ class WebhookDelivery(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     max_attempts: Mapped[int] = mapped_column(Integer)
     interval_seconds: Mapped[int] = mapped_column(Integer)
+    interval_growth: Mapped[float] = mapped_column(Float, default=1.0)
+    max_interval_seconds: Mapped[int | None] = mapped_column(Integer)
 
     attempts: Mapped[list[WebhookAttempt]] = relationship(
         back_populates="delivery", order_by="WebhookAttempt.number", cascade="all, delete-orphan"
@@ -173,6 +228,7 @@ class WebhookHost(Protocol):
     def transaction(self) -> AbstractContextManager[Session]: ...
 
     webhook_transport: Transport
+    webhook_on_delivered: dict[tuple[str, str], OnDelivered]
 
 
 def install(host: WebhookHost) -> None:
@@ -213,6 +269,10 @@ def enqueue(
         next_attempt_at=at,
         max_attempts=policy.attempts,
         interval_seconds=int(policy.interval.total_seconds()),
+        interval_growth=policy.growth,
+        max_interval_seconds=(
+            int(policy.max_interval.total_seconds()) if policy.max_interval is not None else None
+        ),
     )
     session.add(delivery)
     session.flush()
@@ -221,6 +281,25 @@ def enqueue(
 
 
 # -- attempts ------------------------------------------------------------------------------------
+
+
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def encode_body(headers: Mapping[str, Any], body: dict[str, Any]) -> bytes:
+    """The body as JSON; as form fields when the delivery's Content-Type is form-urlencoded.
+
+    A form field whose value is not a string carries that value as JSON (Openapi.it's ``POST``
+    callbacks: the JSON payload in one field).
+    """
+    content_type = next((str(v) for k, v in headers.items() if str(k).lower() == "content-type"), "")
+    if content_type.split(";")[0].strip().lower() == FORM_CONTENT_TYPE:
+        fields = {
+            str(k): v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+            for k, v in body.items()
+        }
+        return urlencode(fields).encode("ascii")
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -248,7 +327,7 @@ def _attempt(host: WebhookHost, session: Session, task: ScheduledTask) -> AfterC
         at=task.due_at,
         url=delivery.url,
         headers={str(k): str(v) for k, v in delivery.headers.items()},
-        body=json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+        body=encode_body(delivery.headers, delivery.body),
     )
     return partial(_post_and_record, host, post)
 
@@ -264,12 +343,12 @@ def _post_and_record(host: WebhookHost, post: _Post) -> None:
         error = describe_error(exc)
     duration_ms = int((time.perf_counter() - started) * 1000)
     with host.transaction() as session:
-        _record(session, host.tasks, post, status_code, error, duration_ms)
+        _record(session, host, post, status_code, error, duration_ms)
 
 
 def _record(
     session: Session,
-    tasks: TaskQueue,
+    host: WebhookHost,
     post: _Post,
     status_code: int | None,
     error: str | None,
@@ -282,12 +361,21 @@ def _record(
     attempt.status_code, attempt.error, attempt.duration_ms = status_code, error, duration_ms
     if status_code is not None and 200 <= status_code < 300:
         delivery.status, delivery.next_attempt_at = DELIVERED, None
+        callback = host.webhook_on_delivered.get((delivery.provider, delivery.event))
+        if callback is not None:
+            callback(session, delivery, post.at)
     elif len(delivery.attempts) >= delivery.max_attempts:
         delivery.status, delivery.next_attempt_at = FAILED, None
     else:
-        retry_at = post.at + timedelta(seconds=delivery.interval_seconds)
+        delay = retry_delay_seconds(
+            delivery.interval_seconds,
+            delivery.interval_growth,
+            delivery.max_interval_seconds,
+            len(delivery.attempts),
+        )
+        retry_at = post.at + timedelta(seconds=delay)
         delivery.next_attempt_at = retry_at
-        tasks.schedule(session, TASK_KIND, retry_at, {"delivery": delivery.id})
+        host.tasks.schedule(session, TASK_KIND, retry_at, {"delivery": delivery.id})
     session.flush()
 
 

@@ -47,7 +47,7 @@ __all__ = [
     "render_pdf",
 ]
 
-THEMES = ("standard", "compact", "accessible")
+THEMES = ("standard", "compact", "accessible", "assosoftware", "acube")
 
 # -- code tables (descriptions as in the official schemas, FatturaPA 1.2.3 and FSM 1.0.2) ---------------
 
@@ -815,6 +815,18 @@ _THEME_CSS = {
     "--rule-w:2px;--head-bg:#ffff99;--note-bg:#ffffff;--pad:.5em .7em;--gap:1.5em;--width:60em}"
     "body{letter-spacing:.02em;word-spacing:.08em}th{font-weight:bold}"
     "caption,h2,h3{text-decoration:underline}",
+    # After AssoSoftware's print layout: serif body, boxed sections, grey headings (A-Cube's "assosoftware").
+    "assosoftware": ":root{--font:Georgia,'Times New Roman',serif;--fs:13px;--lh:1.35;"
+    "--fg:#111111;--bg:#ffffff;--page:#eeeeee;--muted:#444444;--accent:#3a3a3a;--rule:#9a9a9a;"
+    "--rule-w:1px;--head-bg:#dcdcdc;--note-bg:#f4f4f4;--pad:.25em .4em;--gap:1em;--width:60em}"
+    "section.document,.party{border:var(--rule-w) solid var(--rule);padding:var(--pad)}"
+    "h2{text-transform:uppercase;letter-spacing:.05em}",
+    # A-Cube's own theme, derived from AssoSoftware's: the same boxes in A-Cube's teal, framed notes.
+    "acube": ":root{--font:'Segoe UI',Roboto,Helvetica,Arial,sans-serif;--fs:13px;--lh:1.4;"
+    "--fg:#14232e;--bg:#ffffff;--page:#e9f3f4;--muted:#4b5d68;--accent:#00808a;--rule:#9fc7cb;"
+    "--rule-w:1px;--head-bg:#dff0f1;--note-bg:#f2fafa;--pad:.3em .45em;--gap:1em;--width:62em}"
+    "section.document,.party{border:var(--rule-w) solid var(--rule);padding:var(--pad)}"
+    "h2{text-transform:uppercase;letter-spacing:.04em}.note{border-color:var(--accent)}",
 }
 
 # Nothing the page needs comes from outside, and nothing may run: a second line behind escaping.
@@ -838,17 +850,20 @@ def render_html(
         f"<title>{_e(document.title)}</title>\n",
         f"<style>{_BASE_CSS}{_THEME_CSS[theme]}</style>\n</head>\n",
         f'<body class="theme-{theme}">\n<main>\n',
-        f'<header class="doc"><h1>{_e(document.title)}</h1>'
-        f'<p class="subtitle">{_e(document.subtitle)}</p></header>\n',
     ]
-    if document.head_notes:
+    if document.head_notes:  # at the very beginning, before the title
         out.append(f'<aside class="note head-notes" aria-label="Note">{_e(document.head_notes)}</aside>\n')
+    out.append(
+        f'<header class="doc"><h1>{_e(document.title)}</h1>'
+        f'<p class="subtitle">{_e(document.subtitle)}</p></header>\n'
+    )
     for block in document.blocks:
         _html_block(block, out)
-    if document.foot_notes:
+    out.append('</main>\n<footer class="doc">')
+    if document.foot_notes:  # in the footer, before the courtesy-copy line
         out.append(f'<aside class="note foot-notes" aria-label="Note">{_e(document.foot_notes)}</aside>\n')
     out.append(
-        '</main>\n<footer class="doc">Copia di cortesia: rappresentazione leggibile del file XML, '
+        "Copia di cortesia: rappresentazione leggibile del file XML, "
         "che resta l'unico documento fiscalmente valido.</footer>\n</body>\n</html>\n"
     )
     return "".join(out)
@@ -926,6 +941,14 @@ _PDF_THEMES = {
     "accessible": _PdfTheme(
         size=12, margin=15, text=(0, 0, 0), accent=(0, 0, 0), muted=(0, 0, 0),
         rule=(0, 0, 0), head_fill=(255, 255, 153), rule_width=0.4, leading=1.4, padding=1.5,
+    ),
+    "assosoftware": _PdfTheme(
+        size=8, margin=10, text=(17, 17, 17), accent=(58, 58, 58), muted=(68, 68, 68),
+        rule=(154, 154, 154), head_fill=(220, 220, 220), rule_width=0.25, leading=1.2, padding=0.8,
+    ),
+    "acube": _PdfTheme(
+        size=8, margin=10, text=(20, 35, 46), accent=(0, 128, 138), muted=(75, 93, 104),
+        rule=(159, 199, 203), head_fill=(223, 240, 241), rule_width=0.25, leading=1.2, padding=0.8,
     ),
 }  # fmt: skip
 
@@ -1300,11 +1323,11 @@ def render_pdf(
     settings = _PDF_THEMES[_check_theme(theme)]
     document = build_document(xml, head_notes=head_notes, foot_notes=foot_notes)
     writer = _PdfWriter(settings, document.title)
+    if document.head_notes:  # at the very beginning, before the title
+        writer.paragraph(document.head_notes, boxed=True)
     writer.heading(document.title, settings.size * 1.8)
     writer.color(settings.muted)
     writer.paragraph(document.subtitle)
-    if document.head_notes:
-        writer.paragraph(document.head_notes, boxed=True)
     for block in document.blocks:
         _pdf_block(writer, block)
     if document.foot_notes:

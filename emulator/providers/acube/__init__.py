@@ -1,18 +1,19 @@
 """A-Cube (FatturaPA invoices API, an API Platform application), mounted at /acube.
 
-Work in progress: authentication (``POST /login``, bearer JWTs), creating an invoice
-(``POST /invoices``), reading one and the collection are served; the other operations follow.
+Every operation of A-Cube's invoices page, its login, notifications, webhooks and the sandbox
+simulation calls; ``routes.py`` lists the area modules.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Request
 from sqlalchemy.orm import Session
 
 from emulator.providers.acube import draft_models as _draft_models  # noqa: F401  (tables before the store)
 from emulator.providers.acube import models as _models  # noqa: F401  (tables exist before the store)
+from emulator.providers.acube import preservation_models as _preservation_models  # noqa: F401
 from emulator.providers.acube.errors import render_error
 from emulator.providers.base import Provider
 from emulator.sdi.models import SdiInvoice
@@ -34,10 +35,17 @@ def _resolve(session: Session, reference: str) -> list[SdiInvoice]:
     return [row.invoice for row in session.execute(query).scalars() if row.invoice is not None]
 
 
+def _tenant_of(session: Session, request: Request) -> str | None:
+    from emulator.providers.acube.auth import tenant_of
+
+    return tenant_of(session, request)
+
+
 PROVIDER = Provider(
     name="acube",
     prefix="/acube",
     blueprint=_blueprint,
     render_error=render_error,
     resolve_invoice=_resolve,
+    tenant_of=_tenant_of,
 )

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from emulator.core.errors import BadRequest, Conflict, NotFound
+from emulator.core.errors import Conflict, NotFound
 from emulator.core.tenancy import Account
 from emulator.core.xmlsafe import parse_xml
 from emulator.providers.acube import collection, records, service
@@ -191,7 +191,7 @@ def _xml_of(draft: AcubeDraft, xsd_dir: Path | None, *, strict: bool = False) ->
     if draft.format == XML_FORMAT:
         return draft.content
     if strict:
-        return service.xml_of_json(json.loads(draft.content), xsd_dir)
+        return service.invoice_xml_of_json(json.loads(draft.content), xsd_dir)
     if xsd_dir is None:
         return None
     try:
@@ -237,7 +237,7 @@ def draft_view(draft: AcubeDraft, xsd_dir: Path | None = None) -> dict[str, Any]
 
 def _view(draft: AcubeDraft, row: AcubeInvoice, xsd_dir: Path | None) -> dict[str, Any]:
     view = service.invoice_view(row, None)
-    view["payload"] = _payload(draft, xsd_dir)
+    view["payload"] = service.payload_text(_payload(draft, xsd_dir))
     view["marking"] = DRAFT
     view["notice"] = None
     return view
@@ -246,35 +246,9 @@ def _view(draft: AcubeDraft, row: AcubeInvoice, xsd_dir: Path | None) -> dict[st
 def list_drafts(
     session: Session, account: Account, args: Any, xsd_dir: Path | None = None
 ) -> list[dict[str, Any]]:
-    page = collection._page(args.get("page"))
-    kind = args.get("type")
-    if kind is not None and kind not in ("0", "1"):
-        raise BadRequest(f'The value "{kind}" of "type" is not valid: use 0 or 1.')
-    markings = [*args.getlist("marking"), *args.getlist("marking[]")]
-    limits = [
-        (compare, collection._instant(f"created_at[{key}]", args[f"created_at[{key}]"]))
-        for key, compare in collection.DATE_FILTERS.items()
-        if args.get(f"created_at[{key}]") is not None
-    ]
-    if kind == "1" or (markings and DRAFT not in markings):
-        return []
-    parties = {
-        name: [v.strip().upper() for v in args.get(name, "").split(",") if v.strip()]
-        for name in ("sender", "recipient")
-    }
-    number = args.get("invoice_number")
+    """The collection's filters, order and paging on each draft as an invoice (marking "draft")."""
+    chosen = collection.parse_filter(args)
     query = select(AcubeDraft).where(AcubeDraft.account_id == account.id).order_by(AcubeDraft.id)
-    selected: list[tuple[AcubeDraft, AcubeInvoice]] = []
-    for draft in session.execute(query).scalars():
-        if not all(compare(draft.created_at, moment) for compare, moment in limits):
-            continue
-        row = _as_invoice(draft, xsd_dir)
-        if parties["sender"] and not {row.sender_vat, row.sender_cf} & set(parties["sender"]):
-            continue
-        if parties["recipient"] and not {row.recipient_vat, row.recipient_cf} & set(parties["recipient"]):
-            continue
-        if number and row.invoice_number != number:
-            continue
-        selected.append((draft, row))
-    start = (page - 1) * collection.PAGE_SIZE
-    return [_view(draft, row, xsd_dir) for draft, row in selected[start : start + collection.PAGE_SIZE]]
+    rows = [(draft, _as_invoice(draft, xsd_dir)) for draft in session.execute(query).scalars()]
+    page = chosen.page_of(rows, lambda pair: pair[1], lambda _row: DRAFT)
+    return [_view(draft, row, xsd_dir) for draft, row in page]

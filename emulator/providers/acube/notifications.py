@@ -133,9 +133,7 @@ def _looks_like_xml(content: bytes) -> bool:
 
 def _element_json(element: etree._Element) -> Any:
     children = [
-        child
-        for child in element
-        if isinstance(child.tag, str) and etree.QName(child).namespace != DS_NS
+        child for child in element if isinstance(child.tag, str) and etree.QName(child).namespace != DS_NS
     ]
     if not children:
         return (element.text or "").strip()
@@ -189,19 +187,22 @@ def _simulation_request(payload: object) -> tuple[str, Event, list[SdiError]]:
     kind = payload.get("type")
     if kind not in SIMULATED_TYPES:
         raise InvalidInput("type", f"{NOT_A_CHOICE} Choose one of: {', '.join(SIMULATED_TYPES)}.")
+    # A field given as null is given (and invalid), as API Platform reads a typed property.
     outcome = payload.get("outcome")
-    if outcome is not None and kind != "NE":
+    if "outcome" in payload and kind != "NE":
         raise InvalidInput("outcome", "outcome can only be given for type NE.")
     if kind == "NE":
-        outcome = "EC01" if outcome is None else outcome
+        outcome = "EC01" if "outcome" not in payload else outcome
         if outcome not in OUTCOMES:
             raise InvalidInput("outcome", f"{NOT_A_CHOICE} Choose one of: {', '.join(OUTCOMES)}.")
         event = EVENT_OF_OUTCOME[outcome]
     else:
         event = EVENT_OF_TYPE[kind]
     raw_errors = payload.get("errors")
-    if raw_errors is not None and kind != "NS":
+    if "errors" in payload and kind != "NS":
         raise InvalidInput("errors", "errors can only be given for type NS.")
+    if "errors" in payload and raw_errors is None:
+        raise InvalidInput("errors", 'errors must be a non-empty list like [{"code": "00305"}].')
     return kind, event, _errors(raw_errors)
 
 
@@ -221,7 +222,7 @@ def _errors(raw: object) -> list[SdiError]:
             )
         error = describe(code)
         description = item.get("description")
-        if description is not None:
+        if "description" in item:
             if not isinstance(description, str) or not description.strip():
                 raise InvalidInput(
                     f"errors[{index}].description", "The description must be a non-empty string."
@@ -267,7 +268,7 @@ def simulate_supplier_invoice(
         raise InvalidInput("signed", "signed must be true or false.")
     request: dict[str, Any] = {"recipient": recipient, "signed": signed}
     xml = payload.get("xml")
-    if xml is not None:
+    if "xml" in payload:
         _check_xml(xml, recipient)
         request["xml"] = xml
     delivered = control.create_incoming(sandbox, session, request)["invoices"][0]

@@ -21,6 +21,7 @@ from emulator.providers.acube import (
     collection_routes,
     documents_routes,
     drafts_routes,
+    invoice_ops_routes,
     notifications_routes,
     records,
     service,
@@ -63,7 +64,10 @@ def acube_blueprint(sandbox: Sandbox) -> Blueprint:
     sandbox.engine.subscribe(records.on_sdi_notification(sandbox.ids))
     sandbox.tasks.register(service.SEND_INVOICE, service.send_invoice_handler(sandbox))
     # Each area adds its routes, tasks and listeners (webhooks last: they listen after the others).
-    for area in (collection_routes, documents_routes, notifications_routes, drafts_routes, webhook_routes):
+    for area in (
+        collection_routes, documents_routes, notifications_routes, drafts_routes, invoice_ops_routes,
+        webhook_routes,
+    ):
         area.install(bp, api)
 
     @bp.post("/login")
@@ -110,7 +114,7 @@ def invoice_body(xsd_dir: Path | None) -> bytes:
     if request.mimetype in XML_TYPES:
         return request.get_data(cache=True)
     if request.mimetype == "application/json" or request.mimetype.endswith("+json"):
-        return service.xml_of_json(json_payload(), xsd_dir)
+        return service.invoice_xml_of_json(json_payload(), xsd_dir)
     shown = request.content_type or "none"
     raise UnsupportedMediaType(
         f'The content-type "{shown}" is not supported. '

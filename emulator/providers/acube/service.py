@@ -17,6 +17,7 @@ Limitations: ``payload`` is null when the sandbox runs without the FatturaPA sch
 
 from __future__ import annotations
 
+import json
 import string
 from datetime import timedelta
 from pathlib import Path
@@ -65,9 +66,24 @@ def xml_of_json(payload: object, xsd_dir: Path | None = None) -> bytes:
         raise InvalidInput("", f"The invoice cannot be converted to FatturaPA XML: {exc}") from None
 
 
+def invoice_xml_of_json(payload: object, xsd_dir: Path | None = None) -> bytes:
+    """An invoice's JSON form (``POST /invoices``, convert, validate, a draft sent) as XML.
+
+    Unlike a draft, an invoice needs its header and at least one body (the page marks both
+    required): API Platform's "This value should not be blank." otherwise.
+    """
+    xml = xml_of_json(payload, xsd_dir)  # first: what the JSON form itself gets wrong
+    if isinstance(payload, dict):
+        if not payload.get("fattura_elettronica_header"):
+            raise InvalidInput("fattura_elettronica_header", "This value should not be blank.")
+        if not payload.get("fattura_elettronica_body"):
+            raise InvalidInput("fattura_elettronica_body", "This value should not be blank.")
+    return xml
+
+
 def create_invoice(sandbox: Sandbox, session: Session, account: Account, xml: bytes) -> dict[str, str]:
     """Check the invoice, file it as "waiting" and schedule its sending to the SDI → ``{"uuid"}``."""
-    parsed = _check(account, xml)
+    parsed = check_invoice(account, xml)
     now = sandbox.clock.now()
     row = AcubeInvoice(
         uuid=sandbox.ids.guid(),
@@ -86,7 +102,8 @@ def create_invoice(sandbox: Sandbox, session: Session, account: Account, xml: by
     return {"uuid": row.uuid}
 
 
-def _check(account: Account, xml: bytes) -> ParsedInvoice:
+def check_invoice(account: Account, xml: bytes) -> ParsedInvoice:
+    """What ``POST /invoices`` refuses with 400 "Invalid input" (module docstring); the parsed invoice."""
     if not xml.strip():
         raise InvalidInput("", "The request body is empty: a FatturaPA XML invoice is expected.")
     try:
@@ -149,6 +166,11 @@ def send_invoice_handler(sandbox: Sandbox) -> TaskHandler:
 # -- read -----------------------------------------------------------------------------------------
 
 
+def payload_text(payload: object) -> str | None:
+    """``payload`` as the page shows it: a string, the JSON text of the invoice's JSON form."""
+    return None if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
 def _payload(xml: bytes | None, xsd_dir: Path | None) -> dict[str, Any] | None:
     """The JSON form of the stored XML; null when there are no schemas to convert with."""
     if xml is None or xsd_dir is None:
@@ -171,11 +193,15 @@ def invoice_view(row: AcubeInvoice, xsd_dir: Path | None = None) -> dict[str, An
     sdi = row.invoice
     notifications = records.notifications_of(row)
     rejected = records.marking_of(row) == "rejected"
+    # Imported here: preservation's model module need not be loaded for the rest of this one.
+    from emulator.providers.acube.preservation import preservation_of
+
+    legally_stored, preserved_document = preservation_of(row)
     return {
         "created_at": records.rome(row.created_at),
         "uuid": row.uuid,
         "type": row.type,
-        "payload": _payload(row.xml, xsd_dir),
+        "payload": payload_text(_payload(row.xml, xsd_dir)),
         "sender": _party(row.sender_name, row.sender_vat, row.sender_cf, row.sender_country),
         "recipient": _party(row.recipient_name, row.recipient_vat, row.recipient_cf, row.recipient_country),
         "notifications": [
@@ -185,8 +211,8 @@ def invoice_view(row: AcubeInvoice, xsd_dir: Path | None = None) -> dict[str, An
         "sdi_file_name": sdi.file_name if sdi is not None else None,
         "sdi_file_id": str(sdi.sdi_id) if sdi is not None else None,
         "signed": row.file_name.lower().endswith(".p7m"),
-        "legally_stored": False,
-        "preserved_document": None,
+        "legally_stored": legally_stored,
+        "preserved_document": preserved_document,
         "downloaded": row.downloaded,
         "downloaded_at": records.rome(row.downloaded_at),
         "marking": records.marking_of(row),

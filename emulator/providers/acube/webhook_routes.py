@@ -2,7 +2,8 @@
 
 Both answer 200 with no body (the page shows none) and enqueue the events again (see ``webhooks``);
 an invoice the account does not have is 404. ``install`` also subscribes the webhooks' SDI listener,
-after records' (which files received invoices first).
+after records' (which files received invoices first), and registers with the outbox what a
+delivered supplier-invoice does (``webhooks.mark_downloaded``).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING
 from flask import Blueprint, Response
 from sqlalchemy.orm import Session
 
+from emulator.core import webhooks as core_webhooks
 from emulator.core.tenancy import Account
-from emulator.providers.acube import service, webhooks
+from emulator.providers.acube import records, service, webhooks
 from emulator.sdi.models import SdiNotification
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ def install(bp: Blueprint, api: AcubeApi) -> None:
         webhooks.on_sdi_notification(sandbox, session, notification)
 
     sandbox.engine.subscribe(listener)
+    core_webhooks.on_delivered(sandbox, records.PROVIDER, webhooks.SUPPLIER_INVOICE, webhooks.mark_downloaded)
 
     @bp.post("/invoices/<reference>/notify")
     def notify_invoice(reference: str) -> Response:

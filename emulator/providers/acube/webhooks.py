@@ -17,8 +17,9 @@ is) for:
 ``POST /invoices/{uuid}/notify`` and ``POST /invoices/{uuid}/notifications/notify`` enqueue them
 again, at the current virtual instant. Deliveries go through the core outbox
 (``emulator.core.webhooks``): each is due at the virtual instant of what it reports; one that does
-not get a 2xx is tried again, 15 attempts in all, 300 virtual seconds apart
-(``RETRY_POLICIES["acube"]``). ``GET /_sandbox/callbacks?provider=acube`` shows them.
+not get a 2xx is tried again, 15 attempts in all, with back-off: 300 virtual seconds after the
+first attempt, then each wait doubles up to one hour (300, 600, 1200, 2400, 3600, ... s;
+``RETRY_POLICIES["acube"]``). ``GET /_sandbox/callbacks?provider=acube`` shows them.
 
 Decisions where the contract leaves a choice:
 - "A-Cube calls the URL configured for each event": one URL is registered per account and each
@@ -32,11 +33,15 @@ Decisions where the contract leaves a choice:
 - ``notify`` with no callback URL registered answers 200 and sends nothing (the real service has
   nowhere to send either); notifications/notify of a received invoice sends nothing (contract).
 
+- A 2xx answer to a supplier-invoice delivery marks the invoice ``downloaded``, ``downloaded_at``
+  the virtual instant of that attempt (``mark_downloaded``, run by the outbox as it records the
+  answer); an invoice already downloaded keeps its first ``downloaded_at``. customer-invoice and
+  customer-notification deliveries change nothing.
+
 Limitations:
 - The authentication header is always ``Authorization`` (A-Cube lets the user choose its name).
-- A 2xx answer to supplier-invoice does not mark the invoice ``downloaded`` (the outbox has no hook
-  on a delivery's outcome yet).
-- The retries are 300 s apart without growing: the outbox's policies have a fixed interval.
+- The back-off is the sandbox's choice (A-Cube does not document its schedule): see
+  ``RETRY_POLICIES["acube"]``.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from emulator.core import webhooks
@@ -121,6 +127,21 @@ def customer_notification(
 ) -> None:
     body = notifications.notification_view(row, notification)
     _enqueue(sandbox, session, row.account_id, CUSTOMER_NOTIFICATION, body, at)
+
+
+def mark_downloaded(session: Session, delivery: webhooks.WebhookDelivery, at: datetime) -> None:
+    """Outbox callback: a supplier-invoice delivery got a 2xx, so the client has the invoice."""
+    uuid = delivery.body.get("uuid")
+    if delivery.account_id is None or not isinstance(uuid, str):
+        return
+    query = select(AcubeInvoice).where(
+        AcubeInvoice.account_id == delivery.account_id,
+        AcubeInvoice.uuid == uuid,
+        AcubeInvoice.type == records.RECEIVED,
+    )
+    row = session.execute(query).scalars().first()
+    if row is not None and not row.downloaded:
+        row.downloaded, row.downloaded_at = True, at
 
 
 # -- helpers -------------------------------------------------------------------------------------

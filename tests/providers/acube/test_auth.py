@@ -319,7 +319,8 @@ def test_other_providers_errors_keep_their_own_format(client: FlaskClient) -> No
 def test_the_sandbox_lists_acube_and_resolves_no_acube_reference_yet(
     client: FlaskClient, sandbox: Sandbox
 ) -> None:
-    assert client.get("/_sandbox/health").get_json()["providers"] == ["easytracking", "aruba", "acube"]
+    providers = client.get("/_sandbox/health").get_json()["providers"]
+    assert providers == ["easytracking", "aruba", "acube", "openapi"]
     from emulator.providers.acube import PROVIDER
 
     with sandbox.transaction() as session:

@@ -9,6 +9,7 @@ from unittest.mock import ANY
 import pytest
 from flask.testing import FlaskClient
 
+from emulator.core import webhooks as core_webhooks
 from emulator.providers.acube import webhooks
 from emulator.providers.acube.models import AcubeInvoice
 from emulator.providers.acube.service import ACUBE_VAT, SENDING_SECONDS
@@ -105,6 +106,11 @@ def pa_invoice() -> bytes:
     )
 
 
+def as_posted(resource: dict[str, Any]) -> dict[str, Any]:
+    """A received invoice as its supplier-invoice posted it: before the 2xx marked it downloaded."""
+    return {**resource, "downloaded": False, "downloaded_at": None}
+
+
 def sent_and_delivered(client: FlaskClient, token: str) -> str:
     uuid = created_uuid(client, token, invoice())
     advance(client, SENDING_SECONDS + RC_DELAY)
@@ -122,7 +128,10 @@ def test_supplier_invoice_posts_the_received_invoice(
     advance(client, 0)
     assert [(c.url, c.headers) for c in recorder.calls] == [(f"{HOOKS}/supplier-invoice", WITH_KEY)]
     body = recorder.calls[0].json
-    assert body == json_of(client, token, uuid)
+    resource = json_of(client, token, uuid)
+    assert body == as_posted(resource)
+    # The 2xx marked it downloaded, at the instant of the attempt.
+    assert (resource["downloaded"], resource["downloaded_at"]) == (True, "2026-03-02T09:00:00+01:00")
     assert (body["type"], body["marking"], body["recipient"]["business_vat_number_code"]) == (
         1,
         "delivered",
@@ -143,15 +152,19 @@ def test_a_delivery_receipt_posts_customer_invoice_then_customer_notification(
 ) -> None:
     register(client)
     uuid = sent_and_delivered(client, token)
+    # customer-invoice "sent" when A-Cube hands it to the SDI, then both events of the RC.
     assert [(c.url, c.headers) for c in recorder.calls] == [
+        (f"{HOOKS}/customer-invoice", WITH_KEY),
         (f"{HOOKS}/customer-invoice", WITH_KEY),
         (f"{HOOKS}/customer-notification", WITH_KEY),
     ]
     resource = json_of(client, token, uuid)
-    assert recorder.calls[0].json == resource
+    assert recorder.calls[0].json == {**resource, "marking": "sent", "notifications": []}
+    assert recorder.calls[1].json == resource
     assert resource["marking"] == "delivered"
+    assert resource["downloaded"] is False  # only a supplier-invoice marks an invoice downloaded
     [listed] = resource["notifications"]
-    assert recorder.calls[1].json == {
+    assert recorder.calls[2].json == {
         "uuid": listed["uuid"],
         "invoice_uuid": uuid,
         "type": "RC",
@@ -169,6 +182,7 @@ def test_a_delivery_receipt_posts_customer_invoice_then_customer_notification(
         "downloaded": False,
     }
     assert [(d["event"], d["created_at"]) for d in deliveries(client)] == [
+        ("customer-invoice", "2026-03-02T08:00:05+00:00"),
         ("customer-invoice", "2026-03-02T08:02:05+00:00"),
         ("customer-notification", "2026-03-02T08:02:05+00:00"),
     ]
@@ -185,8 +199,13 @@ def test_a_rejection_posts_the_rejected_invoice_and_the_ns_with_its_errors(
     )
     assert forced.status_code == 201, forced.get_data(as_text=True)
     advance(client, 0)
-    assert [c.url.rsplit("/", 1)[-1] for c in recorder.calls] == ["customer-invoice", "customer-notification"]
-    invoice_body, notification = recorder.calls[0].json, recorder.calls[1].json
+    assert [c.url.rsplit("/", 1)[-1] for c in recorder.calls] == [
+        "customer-invoice",
+        "customer-invoice",
+        "customer-notification",
+    ]
+    assert recorder.calls[0].json["marking"] == "sent"
+    invoice_body, notification = recorder.calls[1].json, recorder.calls[2].json
     assert invoice_body == json_of(client, token, uuid)
     assert invoice_body["marking"] == "rejected" and invoice_body["notice"].startswith("00305: ")
     assert (notification["type"], notification["invoice_uuid"]) == ("NS", uuid)
@@ -205,14 +224,15 @@ def test_each_notification_posts_both_events_with_the_marking_of_the_moment(
     advance(client, 0)
     bodies = [(c.url.rsplit("/", 1)[-1], c.json) for c in recorder.calls]
     assert [(event, body.get("marking") or body["type"]) for event, body in bodies] == [
+        ("customer-invoice", "sent"),
         ("customer-invoice", "not-delivered"),
         ("customer-notification", "MC"),
         ("customer-invoice", "not-delivered"),
         ("customer-notification", "AT"),
     ]
     # The body is the resource at the event: the first customer-invoice lists the MC only.
-    assert [n["type"] for n in bodies[0][1]["notifications"]] == ["MC"]
-    assert [n["type"] for n in bodies[2][1]["notifications"]] == ["MC", "AT"]
+    assert [n["type"] for n in bodies[1][1]["notifications"]] == ["MC"]
+    assert [n["type"] for n in bodies[3][1]["notifications"]] == ["MC", "AT"]
 
 
 def test_without_an_api_key_there_is_no_authorization_header(
@@ -231,19 +251,31 @@ def test_a_query_string_of_the_url_is_kept(client: FlaskClient, token: str, reco
     assert [c.url for c in recorder.calls] == ["https://erp.example.com/hooks/supplier-invoice?source=acube"]
 
 
-def test_invoice_sent_posts_customer_invoice_with_marking_sent(
+def test_sending_to_the_sdi_posts_customer_invoice_with_marking_sent(
+    client: FlaskClient, token: str, recorder: Recorder
+) -> None:
+    register(client)
+    uuid = created_uuid(client, token, invoice())
+    advance(client, SENDING_SECONDS - 1)
+    assert recorder.calls == []  # "waiting" is no event
+    advance(client, 1)
+    assert [c.url for c in recorder.calls] == [f"{HOOKS}/customer-invoice"]
+    assert recorder.calls[0].json == json_of(client, token, uuid)
+    assert recorder.calls[0].json["marking"] == "sent"
+    [delivery] = deliveries(client)
+    assert (delivery["created_at"], delivery["status"]) == ("2026-03-02T08:00:05+00:00", "delivered")
+
+
+def test_invoice_sent_of_an_invoice_the_sdi_does_not_have_sends_nothing(
     client: FlaskClient, token: str, sandbox: Sandbox, recorder: Recorder
 ) -> None:
     register(client)
     uuid = created_uuid(client, token, invoice())
-    advance(client, SENDING_SECONDS)
     with sandbox.transaction() as session:
         row = session.query(AcubeInvoice).filter_by(uuid=uuid).one()
         webhooks.invoice_sent(sandbox, session, row, sandbox.clock.now())
     advance(client, 0)
-    assert [c.url for c in recorder.calls] == [f"{HOOKS}/customer-invoice"]
-    assert recorder.calls[0].json == json_of(client, token, uuid)
-    assert recorder.calls[0].json["marking"] == "sent"
+    assert recorder.calls == []
 
 
 # -- no configuration, other accounts and providers -----------------------------------------------
@@ -285,7 +317,7 @@ def test_only_the_accounts_that_registered_get_their_events(
     ]
     body = recorder.calls[0].json
     other = token_of(client, "other@example.com", "other")
-    assert body == json_of(client, other, body["uuid"])
+    assert body == as_posted(json_of(client, other, body["uuid"]))
     assert body["uuid"] != uuid
     assert [d["tenant"] for d in deliveries(client)] == ["other"]
     assert client.get("/_sandbox/callbacks", query_string={"provider": "aruba"}).get_json()["callbacks"] == []
@@ -307,43 +339,102 @@ def test_aruba_callbacks_are_unaffected(client: FlaskClient, token: str, recorde
 # -- retries ---------------------------------------------------------------------------------------
 
 
-def test_a_failing_endpoint_is_tried_15_times_300_seconds_apart(
+# Seconds after the first attempt of each of the 15: waits of 300 s doubling up to one hour.
+SCHEDULE = [0, 300, 900, 2100, 4500, *(4500 + 3600 * k for k in range(1, 11))]
+
+
+def at_offset(seconds: int) -> str:
+    return (dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC) + dt.timedelta(seconds=seconds)).isoformat()
+
+
+def test_a_failing_endpoint_is_tried_15_times_with_back_off(
     client: FlaskClient, token: str, recorder: Recorder
 ) -> None:
     register(client)
     recorder.respond = lambda call: 503
-    received_uuid(client, token)
+    uuid = received_uuid(client, token)
     advance(client, 0)
     [pending] = deliveries(client)
     assert (pending["status"], pending["next_attempt_at"]) == ("pending", "2026-03-02T08:05:00+00:00")
-    advance(client, 13 * 300)
-    assert len(recorder.calls) == 14
-    advance(client, 299)
+    advance(client, 899)
+    assert len(recorder.calls) == 2
+    advance(client, 1)
+    assert len(recorder.calls) == 3
+    assert deliveries(client)[0]["next_attempt_at"] == at_offset(2100)
+    advance(client, SCHEDULE[-1] - 900 - 1)
     assert len(recorder.calls) == 14
     advance(client, 1)
-    advance(client, 3600)
+    advance(client, 24 * 3600)
     [failed] = deliveries(client)
     assert failed["status"] == "failed" and failed["next_attempt_at"] is None
-    assert [a["at"] for a in failed["attempts"]] == [
-        f"2026-03-02T{8 + m // 60:02d}:{m % 60:02d}:00+00:00" for m in range(0, 75, 5)
-    ]
+    assert [a["at"] for a in failed["attempts"]] == [at_offset(t) for t in SCHEDULE]
     assert {a["status_code"] for a in failed["attempts"]} == {503}
     assert len(recorder.calls) == 15
     assert all(c.body == recorder.calls[0].body for c in recorder.calls)
+    # Never delivered: the invoice is not downloaded (a new token: the first one has expired).
+    assert json_of(client, token_of(client), uuid)["downloaded"] is False
 
 
-def test_a_delivery_succeeds_on_a_later_attempt(client: FlaskClient, token: str, recorder: Recorder) -> None:
+def test_a_delivery_succeeds_on_a_later_attempt_and_marks_the_invoice_downloaded_then(
+    client: FlaskClient, token: str, recorder: Recorder
+) -> None:
     register(client)
     recorder.respond = outcomes(500, ConnectionRefusedError("refused"))
-    received_uuid(client, token)
-    advance(client, 600)
+    uuid = received_uuid(client, token)
+    advance(client, 899)
+    assert json_of(client, token, uuid)["downloaded"] is False
+    advance(client, 1)
     [delivered] = deliveries(client)
     assert delivered["status"] == "delivered"
     assert [(a["at"], a["status_code"], a["error"]) for a in delivered["attempts"]] == [
         ("2026-03-02T08:00:00+00:00", 500, None),
         ("2026-03-02T08:05:00+00:00", None, "ConnectionRefusedError: refused"),
-        ("2026-03-02T08:10:00+00:00", 200, None),
+        ("2026-03-02T08:15:00+00:00", 200, None),
     ]
+    resource = json_of(client, token, uuid)
+    assert (resource["downloaded"], resource["downloaded_at"]) == (True, "2026-03-02T09:15:00+01:00")
+
+
+def test_a_later_supplier_invoice_keeps_the_first_download_and_a_cleared_flag_is_set_again(
+    client: FlaskClient, token: str, recorder: Recorder
+) -> None:
+    register(client)
+    uuid = received_uuid(client, token)
+    advance(client, 60)
+    first = json_of(client, token, uuid)["downloaded_at"]
+    assert first == "2026-03-02T09:00:00+01:00"
+    assert client.post(f"{INVOICES}/{uuid}/notify", headers=auth(token)).status_code == 200
+    advance(client, 60)
+    assert json_of(client, token, uuid)["downloaded_at"] == first
+    cleared = client.post(
+        f"{INVOICES}/downloaded", json={"uuids": [uuid], "downloaded": False}, headers=auth(token)
+    )
+    assert cleared.status_code == 200
+    assert client.post(f"{INVOICES}/{uuid}/notify", headers=auth(token)).status_code == 200
+    advance(client, 0)
+    resource = json_of(client, token, uuid)
+    assert (resource["downloaded"], resource["downloaded_at"]) == (True, "2026-03-02T09:02:00+01:00")
+
+
+def test_a_failed_attempt_does_not_mark_downloaded_and_sent_invoices_are_never_marked(
+    client: FlaskClient, token: str, recorder: Recorder
+) -> None:
+    register(client)
+    recorder.respond = lambda call: 404
+    received = received_uuid(client, token)
+    advance(client, 0)
+    recorder.respond = lambda call: 200
+    sent = sent_and_delivered(client, token)
+    assert [c.url.rsplit("/", 1)[-1] for c in recorder.calls][-3:] == [
+        "customer-invoice",
+        "customer-invoice",
+        "customer-notification",
+    ]
+    assert json_of(client, token, sent)["downloaded"] is False
+    assert json_of(client, token, received)["downloaded"] is False
+    advance(client, 300 - SENDING_SECONDS - RC_DELAY)
+    # The supplier-invoice retry at 08:05 got the 200.
+    assert json_of(client, token, received)["downloaded_at"] == "2026-03-02T09:05:00+01:00"
 
 
 # -- POST /invoices/{uuid}/notify and /notifications/notify ----------------------------------------
@@ -438,3 +529,39 @@ def test_notify_without_a_token_is_401(client: FlaskClient, token: str, path: st
     response = client.post(f"{INVOICES}/{uuid}/{path}")
     assert response.status_code == 401
     assert response.get_json() == {"code": 401, "message": "JWT Token not found"}
+
+
+# -- the outbox's retry policies -------------------------------------------------------------------
+
+
+def test_the_acube_policy_backs_off_and_arubas_stays_fixed() -> None:
+    acube, aruba = core_webhooks.RETRY_POLICIES["acube"], core_webhooks.RETRY_POLICIES["aruba"]
+    assert acube.attempts == 15
+    waits = [int(acube.delay_after(n).total_seconds()) for n in range(1, 15)]
+    assert waits == [300, 600, 1200, 2400, *[3600] * 10]
+    assert [sum(waits[:n]) for n in range(15)] == SCHEDULE
+    assert aruba == core_webhooks.RetryPolicy(retries=10, interval=dt.timedelta(hours=3))
+    assert {aruba.delay_after(n) for n in range(1, 11)} == {dt.timedelta(hours=3)}
+
+
+def test_a_growth_without_a_cap_and_whole_seconds() -> None:
+    policy = core_webhooks.RetryPolicy(retries=3, interval=dt.timedelta(seconds=10), growth=1.5)
+    assert [policy.delay_after(n).total_seconds() for n in range(1, 4)] == [10, 15, 22]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"retries": -1, "interval": dt.timedelta(seconds=1)},
+        {"retries": 1, "interval": dt.timedelta(0)},
+        {"retries": 1, "interval": dt.timedelta(seconds=1), "growth": 0.5},
+    ],
+)
+def test_a_policy_that_makes_no_sense_is_refused(settings: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="a retry policy needs"):
+        core_webhooks.RetryPolicy(**settings)
+
+
+def test_a_growing_wait_never_exceeds_a_year() -> None:
+    policy = core_webhooks.RetryPolicy(retries=5000, interval=dt.timedelta(seconds=1), growth=10.0)
+    assert policy.delay_after(5000) == dt.timedelta(seconds=core_webhooks.MAX_RETRY_DELAY_SECONDS)
