@@ -27,6 +27,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -152,3 +153,29 @@ def _covers(scope: str, method: str, path: str) -> bool:
     scope_method, host, prefix = match.groups()
     prefix = (prefix or "/").rstrip("*")
     return scope_method in ("*", method) and host in HOSTS and path.startswith(prefix)
+
+
+def tenant_of(session: Session, request: Request) -> str | None:
+    """The tenant of the bearer token (ready-made or issued, expired or not), or of Basic credentials."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        tenant = session.execute(
+            select(Account.tenant).where(Account.provider == PROVIDER, Account.token == value)
+        ).scalar_one_or_none()
+        if tenant is not None:
+            return tenant
+        account_id = session.execute(
+            select(OpenapiToken.account_id).where(OpenapiToken.token == value)
+        ).scalar_one_or_none()
+        account = None if account_id is None else session.get(Account, account_id)
+        return None if account is None else account.tenant
+    if scheme.lower() == "basic" and value:
+        try:
+            email = base64.b64decode(value, validate=True).decode("utf-8").partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        for account in session.execute(select(Account).where(Account.provider == PROVIDER)).scalars():
+            if email and (account.email or "").lower() == email.lower():
+                return account.tenant
+    return None

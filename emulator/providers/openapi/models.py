@@ -94,3 +94,5 @@ class OpenapiReceipt(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JSON)  # the request as accepted, plus computed fields
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # handed to the Tax Authority
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # transmissions tried
