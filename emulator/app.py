@@ -8,9 +8,15 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from emulator.config import Config, config_from_env
+from emulator.control.faults_routes import faults_blueprint
+from emulator.control.journal_routes import journal_blueprint
 from emulator.control.routes import CONTROL_PREFIX, control_blueprint, render_control_error
 from emulator.core.clock import WallClock, system_wall_clock
 from emulator.core.errors import SandboxError
+from emulator.faults import models as _fault_models  # noqa: F401  (table before the store)
+from emulator.faults.hook import install as install_faults
+from emulator.journal import models as _journal_models  # noqa: F401  (table before the store)
+from emulator.journal.recorder import install as install_journal
 from emulator.providers import PROVIDERS
 from emulator.providers.base import Provider
 from emulator.state import Sandbox
@@ -30,7 +36,11 @@ def create_app(config: Config | None = None, *, wall_clock: WallClock = system_w
         sandbox.invoice_resolvers.append(provider.resolve_invoice)
         sandbox.provider_names.append(provider.name)
     app.register_blueprint(control_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
+    app.register_blueprint(journal_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
+    app.register_blueprint(faults_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
+    install_journal(app, sandbox, PROVIDERS, wall_clock=wall_clock)  # first before_request hook
     _install_time(app, sandbox)
+    install_faults(app, sandbox, PROVIDERS)  # after the time hook: due events happen first
     _install_error_handlers(app, PROVIDERS)
     return app
 

@@ -35,6 +35,9 @@ class Config:
     # Frozen: virtual time moves only through POST /_sandbox/clock (tests, certification runs).
     clock_frozen: bool = False
     seed: int | None = None
+    # Request journal: bodies kept up to this many bytes each; at most this many entries (oldest go).
+    journal_body_limit: int = 65536
+    journal_max_entries: int = 10000
 
     @property
     def database_url(self) -> str:
@@ -55,6 +58,8 @@ def _convert(name: str, raw: str) -> Any:
         "easytracking_job_seconds",
         "aruba_processing_seconds",
         "seed",
+        "journal_body_limit",
+        "journal_max_entries",
     }:
         return int(raw)
     if name in {"xsd_dir", "accounts_file"}:

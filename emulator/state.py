@@ -51,6 +51,8 @@ class Sandbox:
         self.webhook_on_delivered: dict[tuple[str, str], webhooks.OnDelivered] = {}
         webhooks.install(self)
         self._stopped = threading.Event()
+        # What must stop before the store goes (background work of other parts: certification steps).
+        self.on_close: list[Callable[[], None]] = []
         self.signer = self._load_signer()
         with self.store.transaction() as session:
             if not get_meta(session, "seeded"):
@@ -177,4 +179,6 @@ class Sandbox:
 
     def close(self) -> None:
         self._stopped.set()
+        for stop in self.on_close:
+            stop()
         self.store.dispose()

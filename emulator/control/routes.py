@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from emulator.control import service
+from emulator.control import certification_routes, service
 from emulator.core.errors import SandboxError
 from emulator.core.http import json_body, json_response
 from emulator.state import Sandbox
@@ -78,4 +78,5 @@ def control_blueprint(sandbox: Sandbox) -> Blueprint:
     def certificate() -> Response:
         return Response(sandbox.signer.certificate_pem, mimetype="application/x-pem-file")
 
+    certification_routes.install(bp, sandbox)
     return bp

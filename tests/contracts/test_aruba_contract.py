@@ -26,13 +26,10 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import json
 import math
 import re
 import zipfile
-import zlib
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -40,9 +37,6 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import hypothesis
-import jsonschema_rs
-import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import strategies as st
@@ -53,7 +47,8 @@ from emulator.app import create_app
 from emulator.core.xmlsafe import parse_xml
 from emulator.sdi.signing import SignatureError, unwrap_p7m
 from tests.conftest import make_config
-from tests.contracts import CHECKS, CONTRACTS, contract_config
+from tests.contracts import CHECKS, CONTRACTS, contract_config, harness
+from tests.contracts.harness import advance, deliver_incoming, media_type, operation_id, pick
 from tests.providers.aruba.helpers import OTHER_VAT, SANDBOX_VAT, invoice
 
 CONTRACT = CONTRACTS / "aruba.yaml"
@@ -66,34 +61,16 @@ RECEIVED_PARTY = {"countryReceiver": "IT", "vatcodeReceiver": SANDBOX_VAT}
 TRUE_VALUES = {"true", "on", "yes", "1"}
 
 
-class Session:
-    """A token that the app under test issued for the `sandbox` user."""
-
-    token: str | None = None
-
-    def open(self, app: Flask) -> None:
-        response = app.test_client().post(f"{PREFIX}/auth/signin", data=CREDENTIALS)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        self.token = response.get_json()["access_token"]
-
-
-def bearer(schema: Any, session: Session) -> None:
-    """Every generated case carries the session's token (Schemathesis leaves it out where it negates auth)."""
-
-    @schema.auth(refresh_interval=None)
-    class SandboxBearer:
-        def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str | None:
-            return session.token
-
-        def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+def session(username: str = "sandbox") -> harness.Session:
+    """A token that the app under test issues for a user (whose password is its name)."""
+    return harness.Session(
+        f"{PREFIX}/auth/signin",
+        lambda answer: answer.get_json()["access_token"],
+        data={**CREDENTIALS, "username": username, "password": username},
+    )
 
 
 # -- what the schemas cannot say ------------------------------------------------------------------
-
-
-def operation_id(case: schemathesis.Case) -> str:
-    return str(case.operation.definition.raw["operationId"])
 
 
 def sent_query(response: schemathesis.Response) -> dict[str, str]:
@@ -102,15 +79,9 @@ def sent_query(response: schemathesis.Response) -> dict[str, str]:
     return {name: values[0] for name, values in query.items()}
 
 
-def media_type(response: schemathesis.Response) -> str:
-    return (response.headers.get("content-type") or [""])[0].split(";")[0].strip().lower()
-
-
 def json_answer(response: schemathesis.Response, case: schemathesis.Case) -> Any:
     """The JSON body of the operation's answer; None for a probe with another method (HEAD ...) or no JSON."""
-    if response.request.method != case.method.upper() or media_type(response) != "application/json":
-        return None
-    return response.json() if response.content else None
+    return harness.json_answer(response, case, lambda media: media == "application/json")
 
 
 def decoded(value: str, what: str) -> bytes:
@@ -316,13 +287,6 @@ INCOMING: list[dict[str, Any]] = [
 ]
 
 
-def deliver_incoming(app: Flask, deliveries: list[dict[str, Any]] = INCOMING) -> None:
-    client = app.test_client()
-    for delivery in deliveries:
-        response = client.post("/_sandbox/incoming-invoices", json=delivery)
-        assert response.status_code == 201, response.get_data(as_text=True)
-
-
 @cache
 def valid_invoice(seed: int, causale: str | None = None, pa: bool = False) -> bytes:
     """An invoice of the sandbox user as Aruba wants it; a PA one goes to the `other` user's office."""
@@ -335,12 +299,7 @@ def data_file(xml: bytes) -> str:
     return base64.b64encode(xml).decode("ascii")
 
 
-def advance(app: Flask, seconds: int) -> None:
-    moved = app.test_client().post("/_sandbox/clock", json={"advance_seconds": seconds})
-    assert moved.status_code == 200, moved.get_data(as_text=True)
-
-
-def send_invoices(app: Flask, session: Session) -> list[str]:
+def send_invoices(app: Flask, session: harness.Session) -> list[str]:
     """Uploads of the sandbox user, processed and delivered: plain, signed, to a PA, one discarded (NS),
     one that fails Aruba's checks; then one still waiting ("Presa in carico")."""
     client = app.test_client()
@@ -378,7 +337,7 @@ class Box:
     notifications: tuple[str, ...]
 
 
-def box(app: Flask, session: Session, direction: str) -> Box:
+def box(app: Flask, session: harness.Session, direction: str) -> Box:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {session.token}"}
     party = SENT_PARTY if direction == "out" else RECEIVED_PARTY
@@ -398,12 +357,6 @@ def box(app: Flask, session: Session, direction: str) -> Box:
     )
 
 
-def pick(values: tuple[str, ...], generated: Any) -> str | None:
-    """Half of the generated values name real data (one of ``values``, chosen by the generated value)."""
-    number = zlib.crc32(repr(generated).encode())
-    return values[number // 2 % len(values)] if values and number % 2 == 0 else None
-
-
 def steer(boxes: dict[str, Box]) -> Callable[[Any, schemathesis.Case], schemathesis.Case]:
     """A map_case hook: positive cases of the finds ask, half of the time, for what the boxes hold.
 
@@ -412,7 +365,7 @@ def steer(boxes: dict[str, Box]) -> Callable[[Any, schemathesis.Case], schemathe
     """
 
     def hook(context: Any, case: schemathesis.Case) -> schemathesis.Case:
-        if case.meta is None or case.meta.generation.mode is not schemathesis.GenerationMode.POSITIVE:
+        if not harness.positive(case):
             return case
         kind, path = operation_id(case), case.operation.path
         body = case.body if isinstance(case.body, dict) else {}
@@ -454,21 +407,15 @@ PER_OPERATION_EXAMPLES = 20
 # A fresh app for this module, made before the schema is parametrized so that every generated case
 # (and every probe a check sends on its own, like ignored_auth) goes to it in-process.
 APP = create_app(make_config(aruba_sla=False))
-SESSION = Session()
-deliver_incoming(APP)
+_close_app = harness.closing(APP)
+SESSION = session()
+deliver_incoming(APP, INCOMING)
 SESSION.open(APP)
 SENT = send_invoices(APP, SESSION)
 BOXES = {direction: box(APP, SESSION, direction) for direction in ("out", "in")}
-schema = schemathesis.openapi.from_path(CONTRACT, config=contract_config(max_examples=PER_OPERATION_EXAMPLES))
-schema.app = APP
-bearer(schema, SESSION)
-schema.hook("map_case")(steer(BOXES))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_app() -> Iterator[None]:
-    yield
-    APP.extensions["fattura_sandbox"].close()
+schema = harness.operation_schema(
+    CONTRACT, APP, contract_config(max_examples=PER_OPERATION_EXAMPLES), SESSION, steer(BOXES)
+)
 
 
 @schema.parametrize()
@@ -479,35 +426,23 @@ def test_operation_conforms(case: schemathesis.Case) -> None:
 # -- chains with real ids ----------------------------------------------------------------------------
 
 
-class Caller:
+def validated(case: schemathesis.Case, response: schemathesis.Response, **transport: Any) -> None:
+    """``case.validate_response`` with the checks of the case's operation."""
+    harness.validated(case, response, checks_for(case), **transport)
+
+
+class Caller(harness.Caller):
     """Calls operations of the contract on one app as one user, validating every answer.
 
     Without a username, the calls carry no token (the financial communications need none).
     """
 
     def __init__(self, app: Flask, username: str | None = "sandbox") -> None:
-        self.app = app
-        self.headers: dict[str, str] = {}
-        if username is not None:
-            response = app.test_client().post(
-                f"{PREFIX}/auth/signin", data={**CREDENTIALS, "username": username, "password": username}
-            )
-            assert response.status_code == 200, response.get_data(as_text=True)
-            self.headers["Authorization"] = f"Bearer {response.get_json()['access_token']}"
-
-    def __call__(self, operation: str, expected: int = 200, **parts: Any) -> schemathesis.Response:
-        case = schema.find_operation_by_id(operation).Case(headers=dict(self.headers), **parts)
-        response = case.call(app=self.app)
-        case.validate_response(response, checks=checks_for(case), transport_kwargs={"app": self.app})
-        assert response.status_code == expected, f"{operation}: {response.status_code} {response.text}"
-        return response
+        headers = session(username).headers(app) if username is not None else None
+        super().__init__(app, schema, validated, headers, media_from_body=False)
 
 
-@pytest.fixture
-def app() -> Iterator[Flask]:
-    application = create_app(make_config(aruba_sla=False))
-    yield application
-    application.extensions["fattura_sandbox"].close()
+app = harness.app_fixture(aruba_sla=False)
 
 
 def sent(call: Caller, content: bytes) -> str:
@@ -653,7 +588,7 @@ def test_sla_answers_conform() -> None:
         too_large = data_file(b"<x/>" * (6 * 1024 * 1024 // 4))
         call("uploadInvoice", 413, body={"dataFile": too_large})
     finally:
-        app.extensions["fattura_sandbox"].close()
+        harness.close_app(app)
 
 
 LIPE_NS = "urn:www.agenziaentrate.gov.it:specificheTecniche:sco:ivp"
@@ -706,80 +641,20 @@ def test_financial_chain(app: Flask) -> None:
 # -- the document's examples ------------------------------------------------------------------------
 
 
-def resolved(raw: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
-    """A response, request body or parameter of the contract, following its $ref."""
-    while "$ref" in item:
-        node: Any = raw
-        for part in item["$ref"].removeprefix("#/").split("/"):
-            node = node[part]
-        item = node
-    return item
-
-
-def documented_examples(raw: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], Any]]:
-    """(where, schema, example) for every example of a body, response, parameter or header."""
-    operations = [
-        (f"{method.upper()} {path}", operation)
-        for path, item in raw["paths"].items()
-        for method, operation in item.items()
-        if method in ("get", "post")
-    ]
-    for label, operation in operations:
-        bodies = [("request", resolved(raw, operation.get("requestBody", {})))]
-        bodies += [(status, resolved(raw, answer)) for status, answer in operation["responses"].items()]
-        for where, part in bodies:
-            for media in part.get("content", {}).values():
-                for name, example in media.get("examples", {}).items():
-                    yield f"{label} {where} {name}", media["schema"], example["value"]
-            for header, spec in part.get("headers", {}).items():
-                spec = resolved(raw, spec)
-                if "example" in spec:
-                    yield f"{label} {where} {header}", spec["schema"], spec["example"]
-        for parameter in operation.get("parameters", []):
-            parameter = resolved(raw, parameter)
-            if "example" in parameter:
-                yield f"{label} {parameter['name']}", parameter["schema"], parameter["example"]
-
-
 def test_the_documents_examples_are_valid() -> None:
     """Every example of the contract (the document's, mostly) is valid against the schema it illustrates."""
     raw = schema.raw_schema
-    checked = 0
-    for where, part, example in documented_examples(raw):
-        validator = jsonschema_rs.Draft202012Validator({**part, "components": raw["components"]})
-        errors = [error.message for error in validator.iter_errors(example)]
-        assert not errors, (where, errors)
-        checked += 1
+    examples = harness.documented_examples(raw, ("get", "post"), webhooks=False, headers=True)
+    checked = harness.check_examples(raw, examples)
     assert checked >= 40, checked
 
 
 # -- callbacks (§13) -------------------------------------------------------------------------------
 
 
-@dataclass
-class Delivery:
-    url: str
-    headers: dict[str, str]
-    body: bytes
-
-
-def webhook_validator(method: str) -> Any:
-    """A validator of the request body the contract gives the callback ``method`` (its webhook)."""
-    raw = schema.raw_schema
-    body = raw["webhooks"][method]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    return jsonschema_rs.Draft202012Validator({**body, "components": raw["components"]})
-
-
 def test_callbacks_conform(app: Flask) -> None:
     """Every callback the sandbox sends is a POST the contract's webhooks describe, with the API key."""
-    sandbox = app.extensions["fattura_sandbox"]
-    deliveries: list[Delivery] = []
-
-    def transport(url: str, *, headers: Any, body: bytes, timeout: float) -> int:
-        deliveries.append(Delivery(url, dict(headers), body))
-        return 200
-
-    sandbox.webhook_transport = transport
+    deliveries = harness.capture(app)
     client = app.test_client()
     for tenant in ("sandbox", "other"):
         registered = client.patch(
@@ -806,10 +681,7 @@ def test_callbacks_conform(app: Flask) -> None:
     for delivery in deliveries:
         tenant, method = delivery.url.removeprefix("https://erp.example.com/").split("/")
         assert delivery.headers["Authorization"] == f"key-{tenant}", delivery.headers
-        assert delivery.headers["Content-Type"].startswith("application/json"), delivery.headers
-        body = json.loads(delivery.body)
-        errors = [error.message for error in webhook_validator(method).iter_errors(body)]
-        assert not errors, (method, body, errors)
+        body = harness.webhook_body(schema.raw_schema, method, delivery)
         seen.add((tenant, method, body.get("inOut") or body.get("status")))
         if "notifyType" in body:
             seen.add((tenant, method, f"{body['inOut']} {body['notifyType']}"))
@@ -856,41 +728,9 @@ def upload_body(seed: int) -> dict[str, str]:
     return {"dataFile": data_file(valid_invoice(seed))}
 
 
-class ScenarioApp:
-    """The WSGI app of the stateful run: a fresh sandbox for every scenario, so that each replays alike."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.app: Flask | None = None
-
-    def renew(self) -> None:
-        self.close()
-        self.app = create_app(make_config(aruba_sla=False))
-        self.session.open(self.app)
-
-    def tick(self) -> None:
-        assert self.app is not None
-        advance(self.app, STEP_SECONDS)
-
-    def close(self) -> None:
-        if self.app is not None:
-            self.app.extensions["fattura_sandbox"].close()
-            self.app = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        assert self.app is not None, "renew() first"
-        return self.app(environ, start_response)
-
-
-def stateful_schema(app: ScenarioApp) -> Any:
+def stateful_schema(app: harness.ScenarioApp) -> Any:
     """The workflow operations with positive data: the user's own credentials, valid invoices."""
-    loaded = schemathesis.openapi.from_path(CONTRACT, config=contract_config())
-    loaded.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE])
-    loaded = loaded.include(operation_id=WORKFLOW_OPERATIONS)
-    loaded.app = app
-    bearer(loaded, app.session)
 
-    @loaded.hook
     def before_generate_body(context: schemathesis.HookContext, strategy: st.SearchStrategy) -> Any:
         if context.operation is None:
             return strategy
@@ -900,7 +740,6 @@ def stateful_schema(app: ScenarioApp) -> Any:
             return st.just(CREDENTIALS)
         return strategy
 
-    @loaded.hook
     def map_query(context: schemathesis.HookContext, query: dict[str, Any] | None) -> Any:
         # The sandbox user is Premium: its finds name its own party. Random filters and pages would
         # hide the scenario's invoices from the list that feeds the links; the per-operation test
@@ -909,50 +748,33 @@ def stateful_schema(app: ScenarioApp) -> Any:
             return {"username": CREDENTIALS["username"], **SENT_PARTY}
         return query
 
-    @loaded.hook
     def map_headers(context: schemathesis.HookContext, headers: dict[str, Any] | None) -> Any:
         # A random Range is mostly unsatisfiable (416): the zips are downloaded whole here.
         kept = {name: value for name, value in (headers or {}).items() if name.lower() != "range"}
         return kept or None
 
-    return loaded
+    assert app.session is not None
+    return harness.workflow_schema(
+        CONTRACT,
+        WORKFLOW_OPERATIONS,
+        app,
+        contract_config(),
+        app.session,
+        [before_generate_body, map_query, map_headers],
+    )
 
 
 def test_workflow_through_the_links() -> None:
-    app = ScenarioApp(Session())
-    statuses: dict[str, set[int]] = defaultdict(set)
-
-    class Workflow(stateful_schema(app).as_state_machine()):  # type: ignore[misc]
-        def setup(self) -> None:
-            app.renew()
-
-        def before_call(self, case: schemathesis.Case) -> None:
-            app.tick()
-
-        def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
-            super().after_call(response, case)
-            statuses[case.operation.label].add(response.status_code)
-            if response.status_code == 200 and "/notification/out/getByInvoice" in case.operation.path:
-                notified.append(response.json()["count"])
-
-        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
-            case.validate_response(response, checks=checks_for(case), transport_kwargs=kwargs or None)
-
+    app = harness.ScenarioApp(STEP_SECONDS, session(), aruba_sla=False)
     notified: list[int] = []
-    try:
-        Workflow.run(
-            settings=hypothesis.settings(
-                max_examples=STATEFUL_SCENARIOS,
-                stateful_step_count=STATEFUL_STEPS,
-                phases=[hypothesis.Phase.generate],
-                derandomize=True,
-                database=None,
-                deadline=None,
-                suppress_health_check=list(hypothesis.HealthCheck),
-            )
-        )
-    finally:
-        app.close()
+
+    def seen(response: schemathesis.Response, case: schemathesis.Case) -> None:
+        if response.status_code == 200 and "/notification/out/getByInvoice" in case.operation.path:
+            notified.append(response.json()["count"])
+
+    statuses = harness.run_workflow(
+        stateful_schema(app), app, validated, scenarios=STATEFUL_SCENARIOS, steps=STATEFUL_STEPS, seen=seen
+    )
     # The run went all the way: the links led from uploads to the invoices (random file names never
     # name one), and time passed along them until the SDI's notifications were there to be listed.
     assert 200 in statuses["GET /services/invoice/out/getByFilename"], dict(statuses)

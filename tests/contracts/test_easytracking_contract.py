@@ -21,11 +21,9 @@ import json
 import re
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-import hypothesis
 import pytest
 import schemathesis
 from flask import Flask
@@ -35,7 +33,8 @@ from emulator.app import create_app
 from emulator.core.xmlsafe import parse_xml
 from emulator.sdi.generator import InvoiceGenerator, PartySpec
 from tests.conftest import make_config
-from tests.contracts import CHECKS, CONTRACTS, contract_config
+from tests.contracts import CHECKS, CONTRACTS, contract_config, harness
+from tests.contracts.harness import advance, deliver_incoming
 from tests.providers.easytracking.helpers import CREDENTIALS, OTHER_VAT, SANDBOX_VAT
 
 CONTRACT = CONTRACTS / "easytracking.yaml"
@@ -43,27 +42,11 @@ CONTRACT = CONTRACTS / "easytracking.yaml"
 REJECTIONS = ("413",)
 
 
-class Session:
-    """A token that the app under test issued for the `sandbox` user."""
-
-    token: str | None = None
-
-    def open(self, app: Flask) -> None:
-        response = app.test_client().post("/easytracking/api/Token/AccessToken", json=CREDENTIALS)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        self.token = json.loads(response.data)
-
-
-def bearer(schema: Any, session: Session) -> None:
-    """Every generated case carries the session's token (Schemathesis leaves it out where it negates auth)."""
-
-    @schema.auth(refresh_interval=None)
-    class SandboxBearer:
-        def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str | None:
-            return session.token
-
-        def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+def session(credentials: dict[str, str] = CREDENTIALS) -> harness.Session:
+    """A token that the app under test issues for a user (``sandbox`` unless told)."""
+    return harness.Session(
+        "/easytracking/api/Token/AccessToken", lambda answer: json.loads(answer.data), json=credentials
+    )
 
 
 # What the response schemas cannot say (the documents describe these bodies in prose). The keys of
@@ -161,30 +144,21 @@ INCOMING: list[dict[str, Any]] = [
 ]
 
 
-def deliver_incoming(app: Flask, deliveries: list[dict[str, Any]] = INCOMING) -> None:
-    client = app.test_client()
-    for delivery in deliveries:
-        response = client.post("/_sandbox/incoming-invoices", json=delivery)
-        assert response.status_code == 201, response.get_data(as_text=True)
-
-
 # -- every operation ------------------------------------------------------------------------------
 
 # A fresh app for this module, made before the schema is parametrized so that every generated case
 # (and every probe a check sends on its own, like ignored_auth) goes to it in-process.
 APP = create_app(make_config())
-deliver_incoming(APP)
-SESSION = Session()
+_close_app = harness.closing(APP)
+deliver_incoming(APP, INCOMING)
+SESSION = session()
 SESSION.open(APP)
-schema = schemathesis.openapi.from_path(CONTRACT, config=contract_config(extra_rejections=REJECTIONS))
-schema.app = APP
-bearer(schema, SESSION)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _close_app() -> Iterator[None]:
-    yield
-    APP.extensions["fattura_sandbox"].close()
+schema = harness.operation_schema(
+    CONTRACT,
+    APP,
+    contract_config(extra_rejections=REJECTIONS),
+    SESSION,
+)
 
 
 @schema.parametrize()
@@ -197,41 +171,31 @@ def test_operation_conforms(case: schemathesis.Case) -> None:
 PASSIVE_ROUTES = range(2, 11)
 
 
-class Caller:
+def validated(case: schemathesis.Case, response: schemathesis.Response, **transport: Any) -> None:
+    harness.validated(case, response, EASYTRACKING_CHECKS, **transport)
+
+
+class Caller(harness.Caller):
     """Calls operations of the contract on one app with the sandbox user's token, validating every answer."""
 
     def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.session = Session()
-        self.session.open(app)
+        super().__init__(app, schema, validated, session().headers(app), media_from_body=False)
+
+    def __call__(self, operation: str, expected: int | None = None, **parts: Any) -> schemathesis.Response:
+        """The answer, whatever its status (the tests look at it)."""
+        return super().__call__(operation, expected, **parts)
 
     def foreign_id(self) -> int:
         """The id of an invoice the `other` user received: not the sandbox user's (403)."""
-        client = self.app.test_client()
-        token = json.loads(
-            client.post(
-                "/easytracking/api/Token/AccessToken",
-                json={**CREDENTIALS, "username": "other", "password": "other"},
-            ).data
-        )
-        listed = client.get(
-            "/easytracking/api/v10/DownloadInvoices/passive-invoices",
-            headers={"Authorization": f"Bearer {token}"},
+        other = session({**CREDENTIALS, "username": "other", "password": "other"})
+        listed = self.app.test_client().get(
+            "/easytracking/api/v10/DownloadInvoices/passive-invoices", headers=other.headers(self.app)
         )
         assert listed.status_code == 200, listed.get_data(as_text=True)
         return int(listed.get_json()["invoices"][0]["id"])
 
-    def __call__(self, operation_id: str, **parts: Any) -> schemathesis.Response:
-        case = schema.find_operation_by_id(operation_id).Case(
-            headers={"Authorization": f"Bearer {self.session.token}"}, **parts
-        )
-        response = case.call(app=self.app)
-        case.validate_response(response, checks=EASYTRACKING_CHECKS, transport_kwargs={"app": self.app})
-        return response
-
     def advance(self, seconds: int) -> None:
-        moved = self.app.test_client().post("/_sandbox/clock", json={"advance_seconds": seconds})
-        assert moved.status_code == 200, moved.get_data(as_text=True)
+        advance(self.app, seconds)
 
 
 def zip_index(response: schemathesis.Response) -> dict[int, set[str]]:
@@ -262,7 +226,7 @@ def test_passive_chain_on_every_route(route: int) -> None:
     ids of the per-operation test never name an invoice)."""
     app = create_app(make_config())
     try:
-        deliver_incoming(app)
+        deliver_incoming(app, INCOMING)
         call = Caller(app)
         listed = call(f"listPassiveInvoicesV{route}")
         assert listed.status_code == 200, listed.text
@@ -303,7 +267,7 @@ def test_passive_chain_on_every_route(route: int) -> None:
                 unmarked = call(f"listPassiveInvoicesV{route}", query={f"fase{fase}": "false"})
                 assert {i["id"] for i in unmarked.json()["invoices"]} == {ids[0], *ids[2:]}
     finally:
-        app.extensions["fattura_sandbox"].close()
+        harness.close_app(app)
 
 
 # -- stateful ---------------------------------------------------------------------------------------
@@ -370,53 +334,27 @@ def valid_invoice(seed: int) -> bytes:
     )
 
 
-class ScenarioApp:
-    """The WSGI app of the stateful run: a fresh sandbox for every scenario, so that each replays alike.
-
-    ``incoming`` are the invoices the SDI delivers to it before the scenario's first call.
-    """
-
-    def __init__(self, session: Session, incoming: list[dict[str, Any]] | None = None) -> None:
-        self.session = session
-        self.incoming = incoming or []
-        self.app: Flask | None = None
-
-    def renew(self) -> None:
-        self.close()
-        self.app = create_app(make_config(sdi_delays={"rc": 120}, easytracking_job_seconds=90))
-        deliver_incoming(self.app, self.incoming)
-        self.session.open(self.app)
-
-    def tick(self) -> None:
-        assert self.app is not None
-        moved = self.app.test_client().post("/_sandbox/clock", json={"advance_seconds": STEP_SECONDS})
-        assert moved.status_code == 200, moved.get_data(as_text=True)
-
-    def close(self) -> None:
-        if self.app is not None:
-            self.app.extensions["fattura_sandbox"].close()
-            self.app = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        assert self.app is not None, "renew() first"
-        return self.app(environ, start_response)
+def scenario_app(
+    opened: harness.Session, incoming: list[dict[str, Any]] | None = None
+) -> harness.ScenarioApp:
+    """A stateful run's app: ``incoming`` are the invoices the SDI delivers before the first call."""
+    return harness.ScenarioApp(
+        STEP_SECONDS,
+        opened,
+        lambda app: deliver_incoming(app, incoming or []),
+        sdi_delays={"rc": 120},
+        easytracking_job_seconds=90,
+    )
 
 
-def stateful_schema(app: ScenarioApp, session: Session, operations: list[str]) -> Any:
+def stateful_schema(app: harness.ScenarioApp, opened: harness.Session, operations: list[str]) -> Any:
     """The workflow operations with positive data, and valid invoices as upload bodies."""
-    loaded = schemathesis.openapi.from_path(CONTRACT, config=contract_config(extra_rejections=REJECTIONS))
-    loaded.config.generation.update(modes=[schemathesis.GenerationMode.POSITIVE])
-    loaded = loaded.include(operation_id=operations)
-    loaded.app = app
-    bearer(loaded, session)
 
-    @loaded.hook
     def before_generate_body(context: schemathesis.HookContext, strategy: st.SearchStrategy) -> Any:
         if context.operation is not None and context.operation.path.endswith("/ActiveInvoices"):
             return st.integers(min_value=0, max_value=999).map(valid_invoice)
         return strategy
 
-    @loaded.hook
     def map_query(context: schemathesis.HookContext, query: dict[str, Any] | None) -> Any:
         # Random owner and date filters would hide the scenario's own invoices from the lists that
         # feed the jobs; the per-operation test covers them.
@@ -424,46 +362,23 @@ def stateful_schema(app: ScenarioApp, session: Session, operations: list[str]) -
             return {name: value for name, value in query.items() if name == "top"}
         return query
 
-    return loaded
+    config = contract_config(extra_rejections=REJECTIONS)
+    return harness.workflow_schema(
+        CONTRACT, operations, app, config, opened, [before_generate_body, map_query]
+    )
 
 
-def run_workflow(app: ScenarioApp, operations: list[str], scenarios: int, steps: int) -> dict[str, set[int]]:
+def run_workflow(
+    app: harness.ScenarioApp, operations: list[str], scenarios: int, steps: int
+) -> dict[str, set[int]]:
     """Run the state machine of ``operations`` on fresh sandboxes; the statuses seen, by operation."""
-    statuses: dict[str, set[int]] = defaultdict(set)
-
-    class Workflow(stateful_schema(app, app.session, operations).as_state_machine()):  # type: ignore[misc]
-        def setup(self) -> None:
-            app.renew()
-
-        def before_call(self, case: schemathesis.Case) -> None:
-            app.tick()
-
-        def after_call(self, response: schemathesis.Response, case: schemathesis.Case) -> None:
-            super().after_call(response, case)
-            statuses[case.operation.label].add(response.status_code)
-
-        def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
-            case.validate_response(response, checks=EASYTRACKING_CHECKS, transport_kwargs=kwargs or None)
-
-    try:
-        Workflow.run(
-            settings=hypothesis.settings(
-                max_examples=scenarios,
-                stateful_step_count=steps,
-                phases=[hypothesis.Phase.generate],
-                derandomize=True,
-                database=None,
-                deadline=None,
-                suppress_health_check=list(hypothesis.HealthCheck),
-            )
-        )
-    finally:
-        app.close()
-    return statuses
+    assert app.session is not None
+    loaded = stateful_schema(app, app.session, operations)
+    return harness.run_workflow(loaded, app, validated, scenarios=scenarios, steps=steps)
 
 
 def test_workflow_through_the_links() -> None:
-    statuses = run_workflow(ScenarioApp(Session()), WORKFLOW_OPERATIONS, STATEFUL_SCENARIOS, STATEFUL_STEPS)
+    statuses = run_workflow(scenario_app(session()), WORKFLOW_OPERATIONS, STATEFUL_SCENARIOS, STATEFUL_STEPS)
     # The run went all the way: both kinds of job were downloaded through the links.
     for download in DOWNLOADS:
         assert 200 in statuses[download], (download, dict(statuses))
@@ -471,7 +386,7 @@ def test_workflow_through_the_links() -> None:
 
 def test_passive_workflow_through_the_links() -> None:
     """passive-invoices → job (plain or chosen types) → download, and passive-invoices → set-fase-1."""
-    app = ScenarioApp(Session(), PASSIVE_SCENARIO_INCOMING)
+    app = scenario_app(session(), PASSIVE_SCENARIO_INCOMING)
     statuses = run_workflow(
         app, PASSIVE_WORKFLOW_OPERATIONS, PASSIVE_STATEFUL_SCENARIOS, PASSIVE_STATEFUL_STEPS
     )
@@ -481,15 +396,15 @@ def test_passive_workflow_through_the_links() -> None:
 
 
 def test_stateful_uploads_are_invoices_the_sandbox_accepts() -> None:
-    session = Session()
-    app = ScenarioApp(session)
+    opened = session()
+    app = scenario_app(opened)
     app.renew()
     assert app.app is not None
     try:
         response = app.app.test_client().post(
             "/easytracking/api/v4/ActiveInvoices",
             data=valid_invoice(0),
-            headers={"Authorization": f"Bearer {session.token}", "Content-Type": "application/xml"},
+            headers={"Authorization": f"Bearer {opened.token}", "Content-Type": "application/xml"},
         )
     finally:
         app.close()

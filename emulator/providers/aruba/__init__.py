@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Request
 from sqlalchemy.orm import Session
 
 from emulator.providers.aruba import models as _models  # noqa: F401  (tables exist before the store)
@@ -36,10 +36,17 @@ def _resolve(session: Session, reference: str) -> list[SdiInvoice]:
     return [row.invoice for row in session.execute(query).scalars() if row.invoice is not None]
 
 
+def _tenant_of(session: Session, request: Request) -> str | None:
+    from emulator.providers.aruba.auth import tenant_of
+
+    return tenant_of(session, request)
+
+
 PROVIDER = Provider(
     name="aruba",
     prefix="/aruba",
     blueprint=_blueprint,
     render_error=render_error,
     resolve_invoice=_resolve,
+    tenant_of=_tenant_of,
 )

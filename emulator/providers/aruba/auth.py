@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
 
+from flask import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -136,3 +137,23 @@ def user_info(account: Account, now: datetime, used_bytes: int) -> dict[str, Any
         },
         "usageStatus": {"usedSpaceKB": (used_bytes + 1023) // 1024, "maxSpaceKB": max_space_kb(account)},
     }
+
+
+def tenant_of(session: Session, request: Request) -> str | None:
+    """The tenant of the Bearer access token (expired or not), or of a sign-in's username/refresh token."""
+    scheme, _, value = request.headers.get("Authorization", "").strip().partition(" ")
+    query = select(Account.tenant).join(ArubaToken, ArubaToken.account_id == Account.id)
+    if scheme.lower() == "bearer" and value.strip():
+        return session.execute(query.where(ArubaToken.access_token == value.strip())).scalar_one_or_none()
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return None
+    form = request.form
+    if form.get("grant_type") == "refresh_token" and form.get("refresh_token"):
+        by_refresh = query.where(ArubaToken.refresh_token == form["refresh_token"])
+        return session.execute(by_refresh).scalar_one_or_none()
+    if form.get("username"):
+        by_username = select(Account.tenant).where(
+            Account.provider == PROVIDER, Account.username == form["username"]
+        )
+        return session.execute(by_username).scalar_one_or_none()
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Request
 from sqlalchemy.orm import Session
 
 from emulator.providers.base import Provider
@@ -27,10 +27,17 @@ def _resolve(session: Session, reference: str) -> list[SdiInvoice]:
     return service.resolve_invoice(session, reference)
 
 
+def _tenant_of(session: Session, request: Request) -> str | None:
+    from emulator.providers.easytracking.auth import tenant_of
+
+    return tenant_of(session, request)
+
+
 PROVIDER = Provider(
     name="easytracking",
     prefix="/easytracking",
     blueprint=_blueprint,
     render_error=render_error,
     resolve_invoice=_resolve,
+    tenant_of=_tenant_of,
 )

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
+from flask import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -92,3 +93,33 @@ def authenticate(session: Session, authorization: str | None, *, now: datetime) 
     if account is None:
         raise Unauthorized("Authorization has been denied for this request: unknown user")
     return account
+
+
+def tenant_of(session: Session, request: Request) -> str | None:
+    """The tenant of the request's Bearer token (expired or not), or of the username of a token call.
+
+    The token's claims are read without checking its signature (no store access: this runs on every
+    request, for the journal); a token the sandbox did not sign names no tenant it does not know of.
+    """
+    authorization = request.headers.get("Authorization", "")
+    if authorization.lower().startswith("bearer "):
+        try:
+            claims = jwt.decode(authorization[7:].strip(), options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return None
+        if claims.get("iss") != ISSUER:
+            return None
+        tenant = claims.get("tenant")
+        return tenant if isinstance(tenant, str) and tenant else None
+    username = _json_field(request, "username")
+    if username is None:
+        return None
+    return session.execute(
+        select(Account.tenant).where(Account.provider == PROVIDER, Account.username == username)
+    ).scalar_one_or_none()
+
+
+def _json_field(request: Request, key: str) -> str | None:
+    payload = request.get_json(silent=True, cache=True)
+    value = payload.get(key) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and value else None
