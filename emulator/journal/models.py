@@ -31,6 +31,9 @@ class JournalEntry(Base):
     request_content_type: Mapped[str | None] = mapped_column(String(256))
     request_body: Mapped[dict[str, Any]] = mapped_column(JSON)
     response_content_type: Mapped[str | None] = mapped_column(String(256))
+    response_headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The injected fault that answered (``{"rule": id, "effect": "drop"}``), if one did.
+    fault: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     response_body: Mapped[dict[str, Any]] = mapped_column(JSON)
     operation: Mapped[str | None] = mapped_column(String(256))
     violations: Mapped[list[Any]] = mapped_column(JSON)
@@ -51,10 +54,15 @@ class JournalEntry(Base):
             "duration_ms": self.duration_ms,
             "operation": self.operation,
             "violations": self.violations,
+            "fault": self.fault,
             "request": {
                 "headers": self.request_headers,
                 "content_type": self.request_content_type,
                 "body": self.request_body,
             },
-            "response": {"content_type": self.response_content_type, "body": self.response_body},
+            "response": {
+                "headers": self.response_headers or {},
+                "content_type": self.response_content_type,
+                "body": self.response_body,
+            },
         }

@@ -144,6 +144,8 @@ def _record(
         request_content_type=req.content_type or None,
         request_body=body_view(pending.body, pending.body_size, limit, request_type, mask=True),
         response_content_type=response.content_type or None,
+        response_headers=mask_headers(response.headers.items()),
+        fault=_fault(),
         response_body=_response_body(response, limit),
         operation=operation,
         violations=violations,
@@ -152,6 +154,12 @@ def _record(
     with sandbox.transaction() as session:
         values["tenant"] = _tenant(session, provider, req)
         service.record(session, retention, values)
+
+
+def _fault() -> dict[str, Any] | None:
+    """What emulator.faults' hook says answered this request (it sets ``g.fault``)."""
+    rule = g.get("fault")
+    return None if rule is None else {"rule": rule, "effect": g.get("fault_effect")}
 
 
 def _tenant(session: Session, provider: Provider, req: Request) -> str | None:

@@ -28,6 +28,7 @@ class Journal:
         request: Any = None,
         response: Any = None,
         violations: list[dict[str, str]] | None = None,
+        response_headers: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         def body(value: Any) -> dict[str, Any]:
             if value is None:
@@ -54,7 +55,11 @@ class Journal:
             "operation": operation,
             "violations": violations or [],
             "request": {"headers": headers, "content_type": "application/json", "body": body(request)},
-            "response": {"content_type": "application/json", "body": body(response)},
+            "response": {
+                "headers": response_headers or {},
+                "content_type": "application/json",
+                "body": body(response),
+            },
         }
         self.entries.append(entry)
         return entry

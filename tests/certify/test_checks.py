@@ -227,6 +227,18 @@ def test_retries_honour_retry_after_and_back_off() -> None:
     assert any("never retried" in w for w in whys)
 
 
+def test_retries_read_retry_after_from_the_answers_header() -> None:
+    path = "/services/invoice/out/findByUsername"
+    journal = Journal("aruba")
+    throttled = {"Retry-After": "5"}
+    journal.add("findSentInvoicesByUsername", t=0, path=path, status=429, response_headers=throttled)
+    journal.add("findSentInvoicesByUsername", t=3, path=path, status=200)
+    (offence,) = verdicts(journal, retry_after=1)["retries"].offences
+    assert "Retry-After: 5" in offence.why
+    journal.entries[-1]["real_at"] = journal.entries[-1]["at"] = "2026-03-02T09:00:05.5+00:00"
+    assert verdicts(journal, retry_after=1)["retries"].verdict == "pass"
+
+
 def test_retries_without_back_off() -> None:
     path = "/x"
     bad = Journal()

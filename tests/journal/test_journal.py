@@ -485,3 +485,29 @@ def test_retention_deletes_the_oldest_in_batches() -> None:
     # At 21 entries the one over the bound and a batch of 2 more go at once: never more than 20.
     assert max(counts) == 20
     assert counts[19:25] == [20, 18, 19, 20, 18, 19]
+
+
+# -- the answer's headers and the fault that answered ----------------------------------------------
+
+
+def test_an_injected_throttle_is_journalled_with_its_retry_after_and_the_rule(client: FlaskClient) -> None:
+    token = et_token(client)
+    effect = {"type": "throttle", "retry_after": 7}
+    rule = client.post(
+        "/_sandbox/faults",
+        json={"provider": "easytracking", "path": "*/new-active-notifications", "effect": effect, "count": 1},
+    ).get_json()
+    assert client.get(ET_NEW, headers=bearer(token)).status_code == 429
+    assert client.get(ET_NEW, headers=bearer(token)).status_code == 200
+    throttled, after = journal(client)[-2:]
+    assert (throttled["status"], throttled["response"]["headers"]["Retry-After"]) == (429, "7")
+    assert throttled["fault"] == {"rule": rule["id"], "effect": "throttle"}
+    assert (after["status"], after["fault"]) == (200, None)
+
+
+def test_an_answer_without_a_fault_has_its_headers_and_no_fault(client: FlaskClient) -> None:
+    token = et_token(client)
+    client.get(ET_NEW, headers=bearer(token))
+    entry = last(client)
+    assert entry["fault"] is None
+    assert entry["response"]["headers"]["Content-Type"].startswith("application/json")

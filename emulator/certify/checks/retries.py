@@ -3,8 +3,8 @@
 After a failed answer (429, 5xx, or 444: the journal's status of a dropped connection) the next
 request to the same method and path:
 
-- after a 429 comes no sooner than its Retry-After (read from the answer, else the scenario's rule),
-  less ``TOLERANCE`` seconds;
+- after a 429 comes no sooner than its Retry-After (the answer's header as the journal recorded it;
+  else the text of an injected throttle, else the scenario's rule), less ``TOLERANCE`` seconds;
 - after a 5xx or a dropped connection comes no sooner than ``RETRY_FLOOR`` seconds, and over a run of
   failures the waits do not shrink (back-off, not a tight loop);
 - comes at all: a client that gives up at the first failure loses the invoice.
@@ -26,6 +26,10 @@ def _key(entry: Entry) -> str:
 
 
 def _retry_after(entry: Entry, ctx: Context) -> float:
+    headers = (entry.raw.get("response") or {}).get("headers") or {}
+    header = next((str(v) for k, v in headers.items() if k.lower() == "retry-after"), None)
+    if header is not None and header.strip().replace(".", "", 1).isdigit():
+        return float(header)
     match = RETRY_AFTER.search(entry.body_text("response") or "")
     if match:
         return float(match.group(1))
