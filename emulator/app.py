@@ -20,6 +20,7 @@ from emulator.journal.recorder import install as install_journal
 from emulator.providers import PROVIDERS
 from emulator.providers.base import Provider
 from emulator.state import Sandbox
+from emulator.ui import UI_PREFIX, ui_blueprint
 
 log = logging.getLogger("fattura_sandbox")
 
@@ -38,6 +39,7 @@ def create_app(config: Config | None = None, *, wall_clock: WallClock = system_w
     app.register_blueprint(control_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
     app.register_blueprint(journal_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
     app.register_blueprint(faults_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
+    app.register_blueprint(ui_blueprint(sandbox), url_prefix=UI_PREFIX)
     install_journal(app, sandbox, PROVIDERS, wall_clock=wall_clock)  # first before_request hook
     _install_time(app, sandbox)
     install_faults(app, sandbox, PROVIDERS)  # after the time hook: due events happen first

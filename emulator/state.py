@@ -94,6 +94,11 @@ class Sandbox:
             set_meta(session, "clock_virtual_anchor", virtual.isoformat())
             set_meta(session, "clock_wall_anchor", wall.isoformat())
 
+    def set_clock(self, instant: datetime) -> None:
+        """Virtual time at ``instant`` (see ``VirtualClock.set``), kept across a restart."""
+        self.clock.set(instant)
+        self._save_clock(self.clock)
+
     def advance_clock(self, seconds: float) -> tuple[datetime, int]:
         """Move virtual time forward and make everything that fell due happen, in order."""
         now = self.clock.advance(seconds)

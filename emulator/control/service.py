@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from emulator import __version__
 from emulator.core import webhooks
 from emulator.core.errors import BadRequest, Conflict, NotFound
-from emulator.core.ids import base62
+from emulator.core.ids import base36
 from emulator.core.tenancy import Account, account_owning, accounts_of
 from emulator.core.xmlsafe import parse_xml
 from emulator.sdi.fatturapa import NotAnInvoiceError, parse_invoice
@@ -259,7 +259,7 @@ def _given_invoice(xml: str, session: Session) -> tuple[str, bytes]:
 
 
 def _suffix(n: int) -> str:
-    return ("Z" + base62(n))[-5:].rjust(5, "0")
+    return ("Z" + base36(n))[-5:].rjust(5, "0")
 
 
 def _deliver(

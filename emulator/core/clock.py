@@ -68,6 +68,15 @@ class VirtualClock:
             self._wall_anchor = self._wall_clock().astimezone(UTC)
             return self._virtual_anchor
 
+    def set(self, instant: datetime) -> None:
+        """Put virtual time at ``instant`` (also backwards: for a test harness that starts each test
+        at the same instant after a reset, never for the control API, which only moves forward)."""
+        if instant.tzinfo is None:
+            raise ValueError("the instant needs a UTC offset")
+        with self._lock:
+            self._virtual_anchor = instant.astimezone(UTC)
+            self._wall_anchor = self._wall_clock().astimezone(UTC)
+
     def anchors(self) -> tuple[datetime, datetime]:
         with self._lock:
             return self._virtual_anchor, self._wall_anchor

@@ -7,6 +7,7 @@ import string
 import uuid
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+BASE36 = string.digits + string.ascii_uppercase
 
 
 class IdFactory:
@@ -39,12 +40,22 @@ class IdFactory:
 
 
 def base62(number: int) -> str:
+    return _encode(number, BASE62)
+
+
+def base36(number: int) -> str:
+    """Digits and upper-case letters: distinct numbers stay distinct when case is ignored (the SDI
+    compares file names without case)."""
+    return _encode(number, BASE36)
+
+
+def _encode(number: int, alphabet: str) -> str:
     if number < 0:
-        raise ValueError("base62 of a negative number")
+        raise ValueError("cannot encode a negative number")
     if number == 0:
-        return "0"
+        return alphabet[0]
     out = []
     while number:
-        number, rest = divmod(number, 62)
-        out.append(BASE62[rest])
+        number, rest = divmod(number, len(alphabet))
+        out.append(alphabet[rest])
     return "".join(reversed(out))

@@ -27,3 +27,11 @@ def test_a_restarted_seeded_sandbox_continues_with_new_ids(tmp_path: Path) -> No
     assert len(set(seen)) == 3
     # An in-memory sandbox always starts afresh, so a seeded run repeats exactly.
     assert Sandbox(make_config()).ids.guid() == Sandbox(make_config()).ids.guid()
+
+
+def test_base36_names_do_not_clash_when_case_is_ignored() -> None:
+    from emulator.core.ids import base36
+
+    names = {base36(n)[-5:] for n in range(2_275_500, 2_285_500)}
+    assert len({name.lower() for name in names}) == len(names) == 10_000
+    assert base36(0) == "0" and base36(35) == "Z" and base36(36) == "10"

@@ -58,7 +58,6 @@ import base64
 import hashlib
 import io
 import secrets
-import string
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -71,7 +70,7 @@ from sqlalchemy.orm import Session
 
 from emulator.core.clock import ROME
 from emulator.core.errors import BadRequest, NotFound, Unauthorized
-from emulator.core.ids import IdFactory
+from emulator.core.ids import IdFactory, base36
 from emulator.core.store import next_value
 from emulator.core.tenancy import Account
 from emulator.providers.aruba.financial_files import (
@@ -94,7 +93,6 @@ PRESERVATION_DELAY = timedelta(hours=1)
 TRANSMITTER = "IT01879020517"  # Aruba PEC S.p.A. transmits the communications (§6.4's example)
 TRANSMITTER_NAME = "Aruba PEC S.p.A."
 REQUEST_ID_LENGTH = 16
-BASE36 = string.digits + string.ascii_uppercase
 RECEIPT_NS = "urn:fattura-sandbox:aruba:comunicazioni:ricevuta:v1.0"
 SINCRO_NS = "http://www.uni.com/U3011/sincro/"
 FILE, ZIP = "file", "zip"
@@ -339,11 +337,7 @@ def _new_file_id(session: Session, ids: IdFactory) -> str:
 
 
 def _base36(number: int, width: int) -> str:
-    digits = ""
-    while number:
-        number, rest = divmod(number, 36)
-        digits = BASE36[rest] + digits
-    return digits.rjust(width, "0")
+    return base36(number).rjust(width, "0")
 
 
 def _receipt(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, contains_eager, defer
 
 from emulator.core.clock import ROME
 from emulator.core.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
-from emulator.core.ids import base62
+from emulator.core.ids import base36
 from emulator.core.store import next_value
 from emulator.core.tenancy import Account
 from emulator.core.xmlsafe import parse_xml
@@ -77,7 +77,7 @@ def upload_invoice(session: Session, engine: SdiEngine, account: Account, route:
     document.progressivo_sdi = next_value(session, "easytracking_progressivo_sdi", start=2_275_500)
     reception = engine.receive(
         session,
-        file_name=f"IT{INTERMEDIARY_VAT}_{base62(document.progressivo_sdi)[-5:]}.xml",
+        file_name=f"IT{INTERMEDIARY_VAT}_{base36(document.progressivo_sdi)[-5:]}.xml",
         content=body,
         channel=CHANNEL,
         sender_account_id=account.id,

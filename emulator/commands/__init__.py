@@ -1,0 +1,1 @@
+"""The commands of ``fattura-sandbox`` besides ``serve``: one module each, imported only when run."""
