@@ -44,7 +44,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import Float, ForeignKey, Integer, String, Text, select
@@ -52,6 +52,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from emulator.core.store import Base, UTCDateTime
 from emulator.core.tasks import AfterCommit, ScheduledTask, TaskQueue
+
+if TYPE_CHECKING:
+    from emulator.core.tenancy import Account
 
 TASK_KIND = "webhook.deliver"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -278,6 +281,39 @@ def enqueue(
     session.flush()
     tasks.schedule(session, TASK_KIND, at, {"delivery": delivery.id})
     return delivery
+
+
+ACCOUNT_HEADERS = {"Content-Type": JSON_CONTENT_TYPE, "Accept": "application/json"}
+
+
+def enqueue_to_account(
+    session: Session, tasks: TaskQueue, account: Account, event: str, body: dict[str, Any], at: datetime
+) -> WebhookDelivery | None:
+    """A JSON delivery to the callback URL the account registered, at ``<callback_url>/<event>``.
+
+    ``callback_url`` / ``callback_api_key`` are the account's settings (accounts file or
+    ``PATCH /_sandbox/accounts/<provider>/<tenant>``); the key, when set, is sent as the
+    ``Authorization`` header exactly as registered. None when the account registered no URL.
+    """
+    url = account.profile.get("callback_url")
+    if not url:
+        return None
+    headers = dict(ACCOUNT_HEADERS)
+    api_key = account.profile.get("callback_api_key")
+    if api_key:
+        headers["Authorization"] = str(api_key)
+    return enqueue(
+        session,
+        tasks,
+        provider=account.provider,
+        tenant=account.tenant,
+        account_id=account.id,
+        event=event,
+        url=join_url(str(url), event),
+        headers=headers,
+        body=body,
+        at=at,
+    )
 
 
 # -- attempts ------------------------------------------------------------------------------------

@@ -123,17 +123,14 @@ class Entry:
 
     @cached_property
     def response_json(self) -> Any:
-        text = self.body_text("response")
-        if not text:
-            return None
-        try:
-            return json.loads(text)
-        except ValueError:
-            return None
+        return self._json("response")
 
     @cached_property
     def request_json(self) -> Any:
-        text = self.body_text("request")
+        return self._json("request")
+
+    def _json(self, side: str) -> Any:
+        text = self.body_text(side)
         if not text:
             return None
         try:

@@ -65,7 +65,6 @@ SUPPLIER_INVOICE = "supplier-invoice"
 CUSTOMER_INVOICE = "customer-invoice"
 CUSTOMER_NOTIFICATION = "customer-notification"
 EVENTS = (SUPPLIER_INVOICE, CUSTOMER_INVOICE, CUSTOMER_NOTIFICATION)
-HEADERS = {"Content-Type": webhooks.JSON_CONTENT_TYPE, "Accept": "application/json"}
 
 
 # -- triggers ------------------------------------------------------------------------------------
@@ -161,21 +160,5 @@ def _enqueue(
     sandbox: Sandbox, session: Session, account_id: int, event: str, body: dict[str, Any], at: datetime
 ) -> None:
     account = session.get(Account, account_id)
-    if account is None or account.provider != records.PROVIDER or not account.profile.get("callback_url"):
-        return
-    headers = dict(HEADERS)
-    api_key = account.profile.get("callback_api_key")
-    if api_key:
-        headers["Authorization"] = str(api_key)
-    webhooks.enqueue(
-        session,
-        sandbox.tasks,
-        provider=records.PROVIDER,
-        tenant=account.tenant,
-        account_id=account.id,
-        event=event,
-        url=webhooks.join_url(str(account.profile["callback_url"]), event),
-        headers=headers,
-        body=body,
-        at=at,
-    )
+    if account is not None and account.provider == records.PROVIDER:
+        webhooks.enqueue_to_account(session, sandbox.tasks, account, event, body, at)

@@ -70,7 +70,6 @@ CREATE_INVOICE = "createInvoice"
 CREATE_NOTIFICATION = "createNotification"
 UPDATE_INVOICE_STATUS = "updateInvoiceStatus"
 UPDATE_USAGE = "updateUsage"
-HEADERS = {"Content-Type": webhooks.JSON_CONTENT_TYPE, "Accept": "application/json"}
 
 
 def install(bp: Blueprint, api: ArubaApi) -> None:
@@ -217,19 +216,4 @@ def _owner(account: Account, country: str | None, vat: str | None, fiscal_code: 
 def _enqueue(
     sandbox: Sandbox, session: Session, account: Account, method: str, body: dict[str, Any], at: datetime
 ) -> None:
-    headers = dict(HEADERS)
-    api_key = account.profile.get("callback_api_key")
-    if api_key:
-        headers["Authorization"] = str(api_key)
-    webhooks.enqueue(
-        session,
-        sandbox.tasks,
-        provider=PROVIDER,
-        tenant=account.tenant,
-        account_id=account.id,
-        event=method,
-        url=webhooks.join_url(str(account.profile["callback_url"]), method),
-        headers=headers,
-        body=body,
-        at=at,
-    )
+    webhooks.enqueue_to_account(session, sandbox.tasks, account, method, body, at)
