@@ -13,6 +13,7 @@ from emulator.control.journal_routes import journal_blueprint
 from emulator.control.routes import CONTROL_PREFIX, control_blueprint, render_control_error
 from emulator.core.clock import WallClock, system_wall_clock
 from emulator.core.errors import SandboxError
+from emulator.core.http import SafeJSONProvider
 from emulator.faults import models as _fault_models  # noqa: F401  (table before the store)
 from emulator.faults.hook import install as install_faults
 from emulator.journal import models as _journal_models  # noqa: F401  (table before the store)
@@ -30,6 +31,7 @@ def create_app(config: Config | None = None, *, wall_clock: WallClock = system_w
     sandbox = Sandbox(config, wall_clock=wall_clock)
     app = Flask("fattura_sandbox")
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+    app.json = SafeJSONProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["fattura_sandbox"] = sandbox
     for provider in PROVIDERS:
@@ -51,8 +53,11 @@ def _install_time(app: Flask, sandbox: Sandbox) -> None:
     @app.before_request
     def _apply_due_events() -> None:
         # Delays are data: whatever fell due since the last request happens before this one is served.
-        if not request.path.startswith(CONTROL_PREFIX + "/health"):
-            sandbox.process_due()
+        if request.path.startswith(CONTROL_PREFIX + "/health"):
+            return
+        if request.path.startswith(CONTROL_PREFIX):
+            sandbox.settle()  # the control API and the inspector read every request answered so far
+        sandbox.process_due()
 
 
 def _provider_for(path: str, providers: tuple[Provider, ...]) -> Provider | None:

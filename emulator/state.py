@@ -18,13 +18,18 @@ from emulator.core.ids import IdFactory
 from emulator.core.store import Store, get_meta, set_meta
 from emulator.core.tasks import AfterCommit, TaskQueue
 from emulator.core.tenancy import seed_accounts
+from emulator.core.versions import TableVersions, VersionedValue
 from emulator.sdi.engine import SdiEngine
 from emulator.sdi.models import SdiInvoice
 from emulator.sdi.outcomes import Delays, OutcomePolicy
-from emulator.sdi.signing import SandboxSigner
+from emulator.sdi.signing import SandboxSigner, register_signer
 from emulator.sdi.validation import SdiValidator
 
 log = logging.getLogger("fattura_sandbox")
+
+# Tables whose changes the hot paths watch (TableVersions): due work, fault rules, instance facts.
+DUE_TABLES = ("sdi_events", "scheduled_tasks")
+WATCHED_TABLES = (*DUE_TABLES, "fault_rules", "meta")
 
 
 class Sandbox:
@@ -32,6 +37,11 @@ class Sandbox:
         self.config = config
         self.account_specs = load_account_specs(config.accounts_file)
         self.store = Store(config.database_url)
+        self.versions = TableVersions(self.store.engine, WATCHED_TABLES)
+        # The earliest pending due instant, kept while no event or task is written (see process_due).
+        self._first_due: VersionedValue[datetime | None] = VersionedValue(self.versions, *DUE_TABLES)
+        # Writes made after the response (the journal's batches): ``settle`` puts them in the store.
+        self.deferred_writers: list[Callable[[], None]] = []
         self.ids = IdFactory(config.seed, generation=self._count_start())
         self.clock = self._load_clock(wall_clock)
         self.engine = SdiEngine(
@@ -54,6 +64,7 @@ class Sandbox:
         # What must stop before the store goes (background work of other parts: certification steps).
         self.on_close: list[Callable[[], None]] = []
         self.signer = self._load_signer()
+        register_signer(self.store.engine, self.signer)
         with self.store.transaction() as session:
             if not get_meta(session, "seeded"):
                 self._seed(session)
@@ -105,18 +116,28 @@ class Sandbox:
         self._save_clock(self.clock)
         return now, self.process_due()
 
-    def process_due(self) -> int:
+    def process_due(self, *, recheck: bool = False) -> int:
         """Run every SDI event and task that fell due, in due order; returns how many happened.
 
         Work a task hands back for after the commit (an HTTP delivery) runs outside the store's
         lock; it may schedule more work that is already due (a retry), so the loop goes on until
         nothing is due.
+
+        The earliest due instant is kept in memory until an event or task is written, so a request
+        with nothing due costs no query. ``recheck`` reads it from the store anyway: what another
+        process sharing the SQLite file scheduled (the ticker rechecks every second).
         """
+        if recheck:
+            self._first_due.forget()
         done = 0
         while True:
+            valid, first = self._first_due.peek()
+            if valid and (first is None or first > self.clock.now()):
+                return done
             with self.store.transaction() as session:
                 now = self.clock.now()
-                if not (self.engine.has_due(session) or self.tasks.has_due(session, now)):
+                first = self._first_due.get(lambda: self._first_due_at(session))
+                if first is None or first > now:
                     return done
                 applied, effects = self._run_due(session, now)
             done += applied
@@ -124,6 +145,10 @@ class Sandbox:
                 effect()
             if not effects:
                 return done
+
+    def _first_due_at(self, session: Session) -> datetime | None:
+        instants = [t for t in (self.engine.first_due_at(session), self.tasks.first_due_at(session)) if t]
+        return min(instants, default=None)
 
     def _run_due(self, session: Session, until: datetime) -> tuple[int, list[AfterCommit]]:
         applied = 0
@@ -150,7 +175,9 @@ class Sandbox:
         def tick() -> None:
             while not self._stopped.wait(interval):
                 try:
-                    self.process_due()
+                    self.settle()
+                    self.versions.notice_shared_writes()  # what other processes wrote to the file
+                    self.process_due(recheck=True)
                 except Exception:  # the ticker must survive; the error is logged
                     log.exception("processing due work failed")
 
@@ -176,8 +203,16 @@ class Sandbox:
         seed_accounts(session, self.account_specs)
         set_meta(session, "seeded", "1")
 
+    def settle(self) -> None:
+        """Every deferred write (journal entries of answered requests) is in the store on return.
+
+        Call it outside a store transaction, before reading what they write."""
+        for flush in self.deferred_writers:
+            flush()
+
     def reset(self) -> None:
         """All state gone, default accounts seeded again. Virtual time and the SDI key stay."""
+        self.settle()
         self.store.wipe()
         with self.store.transaction() as session:
             self._seed(session)
@@ -186,4 +221,9 @@ class Sandbox:
         self._stopped.set()
         for stop in self.on_close:
             stop()
+        try:
+            self.settle()
+        except Exception:  # closing must finish; what could not be written is logged
+            log.exception("writing deferred entries at close failed")
+        self.versions.close()
         self.store.dispose()

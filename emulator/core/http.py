@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Response, current_app, request
+from flask.json.provider import DefaultJSONProvider
 
 from emulator.core.errors import BadRequest
 
@@ -30,3 +31,17 @@ def json_body(*, required: bool = True) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise BadRequest("The request body is not valid JSON: it is nested too deeply") from None
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where a document nested too deeply for the parser is invalid JSON (a
+    ``ValueError``, which ``request.get_json`` answers 400 or, with ``silent``, None) and not a
+    ``RecursionError`` that would end as a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON document nested too deeply") from None

@@ -7,6 +7,18 @@ A database written by an earlier version keeps its data: tables it lacks are cre
 its tables lack are added (``add_missing_columns``) with the column's default for the rows already
 there. Columns are only ever added, never changed or dropped, so this is all the migration the
 schema needs as long as models only grow.
+
+Several processes (``serve`` workers) may share one SQLite file. What is shared is what is in the
+database: every write transaction begins IMMEDIATE (the file's write lock, waited for up to
+``BUSY_TIMEOUT_MS``), so sequences (``next_value``), the start count behind each process's id
+generation, the meta anchors and every resource are read and written without lost or duplicated
+updates, and no "database is locked" reaches a client short of a 30 s wait. What each process keeps
+in memory is its own: the virtual clock (loaded from the meta anchors at start, so moving or freezing
+time through one process is not seen by the others until they restart) and any cache a process
+keeps of what is stored (fault rules, journal and accounts are rows, shared; a cached copy is not).
+Each process runs its own ticker over the due work; the write lock keeps one event from running
+twice. A multi-process deployment therefore suits a sandbox
+whose clock is left alone; tests that drive time belong on a single process.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +44,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -61,21 +73,40 @@ PERSISTENT_META_KEYS = frozenset(
 )
 
 
+BUSY_TIMEOUT_MS = 30_000
+
+# Execution option marking a read-only transaction: it begins deferred (BEGIN), not IMMEDIATE.
+_READ_ONLY = "fattura_sandbox_read_only"
+
+
 def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
-        if ":memory:" in url:
+        memory = ":memory:" in url or url in ("sqlite://", "sqlite:///")
+        if memory:
             kwargs["poolclass"] = StaticPool
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling begins late (at the first write) and deferred;
+            # SQLAlchemy's documented recipe hands BEGIN to the "begin" event below instead.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            if ":memory:" not in url:
+            if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Connection) -> None:
+            # A write transaction takes the database's write lock when it starts: a deferred one
+            # that read first and then writes fails at once with SQLITE_BUSY when another process
+            # wrote in between (WAL), whatever the busy timeout; an immediate one waits its turn.
+            read_only = connection.get_execution_options().get(_READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -86,13 +117,24 @@ class Store:
         self.url = url
         self.engine = _make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(
+            self.engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False
+        )
         self._lock = threading.RLock()
-        Base.metadata.create_all(self.engine)
-        add_missing_columns(self.engine)
+        with self.engine.begin() as connection:
+            # In one (immediate) transaction: processes starting together on a new file do not
+            # race to create the same table or add the same column.
+            Base.metadata.create_all(connection)
+            add_missing_columns(connection)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed on success, rolled back on any exception."""
+        """One unit of work: committed on success, rolled back on any exception.
+
+        On SQLite it holds the database's write lock from its first statement to its end (other
+        processes' writers wait, up to ``BUSY_TIMEOUT_MS``), so a read-then-write cannot be
+        overtaken by another process and nothing it reads goes stale before it commits.
+        """
         with self._lock, self._sessions() as session:
             try:
                 yield session
@@ -100,6 +142,27 @@ class Store:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only unit of work: a consistent snapshot, rolled back at the end.
+
+        It does not take the write lock (a deferred BEGIN) so, on a SQLite file in WAL mode, reads
+        run alongside a writer. Writing in it is a programming error (it may fail with
+        SQLITE_BUSY under another process's write); use ``transaction()`` for that.
+        """
+        if self._shares_one_connection():
+            lock: Any = self._lock
+        else:
+            lock = nullcontext()
+        with lock, self._read_sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    def _shares_one_connection(self) -> bool:
+        return isinstance(self.engine.pool, StaticPool)
 
     def wipe(self) -> None:
         """Delete every row of every table except the instance facts in PERSISTENT_META_KEYS."""
@@ -110,21 +173,37 @@ class Store:
                 else:
                     session.execute(table.delete())
 
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file (after a bulk write: a big log makes the
+        next reader's first queries slow). Nothing to do for a database in memory or another engine."""
+        if not self.url.startswith("sqlite") or self._shares_one_connection():
+            return
+        with self._lock:
+            raw = self.engine.raw_connection()
+            try:
+                cursor = raw.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                cursor.close()
+            finally:
+                raw.close()
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def add_missing_columns(engine: Engine) -> list[str]:
+def add_missing_columns(bind: Engine | Connection) -> list[str]:
     """Add to existing tables the columns the models have and they lack → ``["table.column", ...]``."""
-    existing = inspect(engine)
+    if isinstance(bind, Engine):
+        with bind.begin() as connection:
+            return add_missing_columns(connection)
+    existing = inspect(bind)
     added: list[str] = []
-    with engine.begin() as connection:
-        for table in Base.metadata.sorted_tables:
-            present = {c["name"] for c in existing.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present:
-                    connection.execute(text(_add_column_sql(engine, table.name, column)))
-                    added.append(f"{table.name}.{column.name}")
+    for table in Base.metadata.sorted_tables:
+        present = {c["name"] for c in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present:
+                bind.execute(text(_add_column_sql(bind.engine, table.name, column)))
+                added.append(f"{table.name}.{column.name}")
     return added
 
 

@@ -62,13 +62,10 @@ class TaskQueue:
         )
         return session.execute(query).scalar_one_or_none()
 
-    def has_due(self, session: Session, until: datetime) -> bool:
-        query = (
-            select(func.count())
-            .select_from(ScheduledTask)
-            .where(ScheduledTask.status == "pending", ScheduledTask.due_at <= until)
-        )
-        return bool(session.execute(query).scalar_one())
+    def first_due_at(self, session: Session) -> datetime | None:
+        """The instant of the earliest pending task (None: nothing pending)."""
+        query = select(func.min(ScheduledTask.due_at)).where(ScheduledTask.status == "pending")
+        return session.execute(query).scalar_one_or_none()
 
     def run(self, session: Session, task: ScheduledTask) -> AfterCommit | None:
         """Run one due task (its handler sees ``task.due_at`` as the instant it happens)."""

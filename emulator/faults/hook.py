@@ -17,6 +17,7 @@ from collections.abc import Callable
 from flask import Flask, Request, Response, g, request
 from sqlalchemy.orm import Session
 
+from emulator.core.versions import VersionedValue
 from emulator.faults import effects, service
 from emulator.providers.base import Provider
 from emulator.state import Sandbox
@@ -50,6 +51,12 @@ def install(
     sleep: Callable[[float], None] = time.sleep,
 ) -> None:
     """Register the fault hooks on ``app`` (after the journal's and the clock's hooks)."""
+    # Which providers have rules at all, kept until a rule is written: most requests meet none.
+    ruled: VersionedValue[frozenset[str]] = VersionedValue(sandbox.versions, "fault_rules")
+
+    def providers_with_rules() -> frozenset[str]:
+        with sandbox.transaction() as session:
+            return service.providers_with_rules(session)
 
     @app.before_request
     def _inject_fault() -> Response | None:
@@ -57,6 +64,8 @@ def install(
         if provider is None:
             return None
         try:
+            if provider.name not in ruled.get(providers_with_rules):
+                return None
             with sandbox.transaction() as session:
                 fault = service.match(
                     session,

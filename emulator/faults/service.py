@@ -326,6 +326,11 @@ def roll(seed: int | None, rule_id: int, match_number: int) -> float:
 _UNKNOWN = object()
 
 
+def providers_with_rules(session: Session) -> frozenset[str]:
+    """The providers some rule (active or not) is for."""
+    return frozenset(session.execute(select(FaultRule.provider).distinct()).scalars())
+
+
 def match(
     session: Session,
     *,

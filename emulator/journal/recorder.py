@@ -21,7 +21,10 @@ import hashlib
 import json
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from emulator.core.clock import WallClock
 from emulator.journal import service
+from emulator.journal.batching import BatchWriter
 from emulator.journal.validation import Contract, RequestFacts, validate_request
 from emulator.providers.base import Provider
 from emulator.state import Sandbox
@@ -57,14 +61,43 @@ class _Pending:
     body_size: int | None
 
 
+@dataclass
+class _Answered:
+    """What a request and its answer were, kept until the entry is built and written (batching)."""
+
+    pending: _Pending
+    request: Request
+    duration_ms: float
+    status: int
+    content_type: str | None
+    mimetype: str | None
+    headers: list[tuple[str, str]]
+    data: bytes | None  # None: a streamed answer (its size only)
+    size: int | None
+    fault: dict[str, Any] | None
+
+
 def install(app: Flask, sandbox: Sandbox, providers: tuple[Provider, ...], *, wall_clock: WallClock) -> None:
     """Register the journal's hooks on ``app`` (call it before any other before_request hook)."""
     retention = service.Retention(sandbox.config.journal_max_entries)
-    for provider in providers:  # read once per process, before the first request needs them
-        Contract.load(provider.name)
+    # Read once per process, beside the server's start (the writer of the first entries waits for it).
+    threading.Thread(
+        target=lambda: [Contract.load(provider.name) for provider in providers],
+        name="fattura-sandbox-contracts",
+        daemon=True,
+    ).start()
     with sandbox.transaction() as session:
         retention.start(session)
     limit = sandbox.config.journal_body_limit
+
+    def write(batch: list[_Answered]) -> None:
+        with sandbox.transaction() as session:
+            rows = [_entry(session, limit, answered) for answered in batch]
+            service.record_many(session, retention, rows)
+
+    writer: BatchWriter[_Answered] = BatchWriter(write)
+    sandbox.deferred_writers.append(writer.flush)
+    sandbox.on_close.append(writer.stop)
 
     @app.before_request
     def _journal_start() -> None:
@@ -80,7 +113,7 @@ def install(app: Flask, sandbox: Sandbox, providers: tuple[Provider, ...], *, wa
         pending: _Pending | None = g.pop("journal_pending", None)
         if pending is not None:
             try:
-                _record(sandbox, retention, limit, pending, request, response)
+                writer.add(_answered(pending, response))
             except Exception:
                 log.exception("journalling %s %s failed", request.method, request.path)
         return response
@@ -104,56 +137,158 @@ def _read_request_body(req: Request) -> tuple[bytes | None, int | None]:
     return data, len(data)
 
 
-def _record(
-    sandbox: Sandbox,
-    retention: service.Retention,
-    limit: int,
-    pending: _Pending,
-    req: Request,
-    response: Response,
-) -> None:
-    duration_ms = round((time.perf_counter() - pending.started) * 1000, 3)
+def captured_body(response: Response) -> tuple[bytes | None, int | None]:
+    """(the body, its size); a streamed answer (``send_file``, zips) by its size only, never read."""
+    if response.is_streamed or response.direct_passthrough:
+        return None, response.content_length
+    data = response.get_data()
+    return data, len(data)
+
+
+def response_view(data: bytes | None, size: int | None, mimetype: str | None, limit: int) -> dict[str, Any]:
+    if data is None:
+        return {**body_view(None, size, limit, None, mask=False), "streamed": True}
+    return body_view(data, size, limit, mimetype, mask=False)
+
+
+def _answered(pending: _Pending, response: Response) -> _Answered:
+    data, size = captured_body(response)
+    return _Answered(
+        pending=pending,
+        # The request object itself: its body is cached (read by _journal_start), its form and JSON
+        # parse from that cache, so the entry can be built after the answer has gone.
+        request=request._get_current_object(),  # type: ignore[attr-defined]
+        duration_ms=round((time.perf_counter() - pending.started) * 1000, 3),
+        status=response.status_code,
+        content_type=response.content_type or None,
+        mimetype=response.mimetype,
+        headers=list(response.headers.items()),
+        data=data,
+        size=size,
+        fault=_fault(),
+    )
+
+
+def _entry(session: Session, limit: int, answered: _Answered) -> dict[str, Any]:
+    """The columns of the JournalEntry of one answered request (JSON columns serialised)."""
+    pending = answered.pending
+    return {
+        **_described(limit, answered),
+        "at": pending.at,
+        "real_at": pending.real_at,
+        "duration_ms": answered.duration_ms,
+        "tenant": _tenant(session, pending.provider, answered.request),
+    }
+
+
+def _described(limit: int, answered: _Answered) -> dict[str, Any]:
+    """The columns that depend only on what was asked and answered: the same for every repeat of a
+    request a client polls, so they are built and serialised once for it."""
+    pending, req = answered.pending, answered.request
+    small = all(b is None or len(b) <= _MEMO_BODY_LIMIT for b in (pending.body, answered.data))
+    key: Hashable = None
+    if small:
+        key = (
+            limit,
+            pending.provider.name,
+            req.method,
+            req.path,
+            req.query_string,
+            tuple(req.headers.items()),
+            pending.body,
+            pending.body_size,
+            answered.status,
+            answered.content_type,
+            tuple(answered.headers),
+            answered.data,
+            answered.size,
+            repr(answered.fault),
+        )
+        with _memo_lock:
+            known = _described_memo.get(key)
+            if known is not None:
+                _described_memo.move_to_end(key)
+                return known
+    described = _describe(limit, answered)
+    if small:
+        with _memo_lock:
+            _described_memo[key] = described
+            while len(_described_memo) > _MEMO_SIZE:
+                _described_memo.popitem(last=False)
+    return described
+
+
+def _describe(limit: int, answered: _Answered) -> dict[str, Any]:
+    pending, req = answered.pending, answered.request
     provider = pending.provider
     path = req.path[len(provider.prefix) :] or "/"
     query = {key: req.args.getlist(key) for key in req.args}
     request_type = req.mimetype or None
-    operation: str | None = None
-    violations: list[dict[str, str]] = []
-    contract = Contract.load(provider.name)
-    if contract is not None:
-        facts = RequestFacts(
+    operation, violations = _validated(
+        provider.name,
+        RequestFacts(
             method=req.method,
             path=path,
             query=query,
             headers={k.lower(): v for k, v in req.headers.items()},
             content_type=request_type,
             body=pending.body,
-        )
-        operation, violations = validate_request(contract, facts)
-    values = dict(
-        at=pending.at,
-        real_at=pending.real_at,
+        ),
+    )
+    return service.serialised(
         provider=provider.name,
         method=req.method,
         path=path,
         full_path=req.path,
         query=query,
-        status=response.status_code,
-        duration_ms=duration_ms,
+        status=answered.status,
         request_headers=mask_headers(req.headers.items()),
         request_content_type=req.content_type or None,
         request_body=body_view(pending.body, pending.body_size, limit, request_type, mask=True),
-        response_content_type=response.content_type or None,
-        response_headers=mask_headers(response.headers.items()),
-        fault=_fault(),
-        response_body=_response_body(response, limit),
+        response_content_type=answered.content_type,
+        response_headers=mask_headers(answered.headers),
+        fault=answered.fault,
+        response_body=response_view(answered.data, answered.size, answered.mimetype, limit),
         operation=operation,
         violations=violations,
         has_violations=bool(violations),
     )
-    with sandbox.transaction() as session:
-        values["tenant"] = _tenant(session, provider, req)
-        service.record(session, retention, values)
+
+
+# Requests a client repeats (its polling) are validated once: the verdict depends on nothing else.
+_MEMO_BODY_LIMIT = 4096
+_MEMO_SIZE = 2048
+_memo: OrderedDict[Hashable, tuple[str | None, list[dict[str, str]]]] = OrderedDict()
+_described_memo: OrderedDict[Hashable, dict[str, Any]] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def _validated(provider: str, facts: RequestFacts) -> tuple[str | None, list[dict[str, str]]]:
+    contract = Contract.load(provider)
+    if contract is None:
+        return None, []
+    if facts.body is not None and len(facts.body) > _MEMO_BODY_LIMIT:
+        return validate_request(contract, facts)
+    key = (
+        provider,
+        facts.method,
+        facts.path,
+        tuple((name, tuple(values)) for name, values in facts.query.items()),
+        tuple(facts.headers.items()),
+        facts.content_type,
+        facts.body,
+    )
+    with _memo_lock:
+        known = _memo.get(key)
+        if known is not None:
+            _memo.move_to_end(key)
+            return known[0], list(known[1])
+    verdict = validate_request(contract, facts)
+    with _memo_lock:
+        _memo[key] = verdict
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+    return verdict[0], list(verdict[1])
 
 
 def _fault() -> dict[str, Any] | None:
@@ -171,15 +306,6 @@ def _tenant(session: Session, provider: Provider, req: Request) -> str | None:
     except Exception:
         log.exception("finding the tenant of %s %s failed", req.method, req.path)
         return None
-
-
-def _response_body(response: Response, limit: int) -> dict[str, Any]:
-    if response.is_streamed or response.direct_passthrough:
-        view = body_view(None, response.content_length, limit, None, mask=False)
-        view["streamed"] = True
-        return view
-    data = response.get_data()
-    return body_view(data, len(data), limit, response.mimetype, mask=False)
 
 
 def body_view(

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -62,6 +63,9 @@ class MatchResult:
     violations: list[Violation]
 
 
+_LOADING = threading.Lock()
+
+
 class Contract:
     """One provider's OpenAPI document, indexed by path template and method."""
 
@@ -77,9 +81,14 @@ class Contract:
     # -- loading ---------------------------------------------------------------------------------
 
     @staticmethod
-    @lru_cache(maxsize=16)
     def load(provider: str, directory: Path = CONTRACTS_DIR) -> Contract | None:
         """The provider's contract, read once per process; None when there is none (no validation)."""
+        with _LOADING:  # a second caller waits for the first's reading instead of repeating it
+            return Contract._read(provider, directory)
+
+    @staticmethod
+    @lru_cache(maxsize=16)
+    def _read(provider: str, directory: Path) -> Contract | None:
         path = directory / f"{provider}.yaml"
         if not path.is_file():
             return None
@@ -412,6 +421,8 @@ def _check_body(contract: Contract, operation: Operation, facts: RequestFacts) -
             instance = json.loads(facts.body)
         except (ValueError, UnicodeDecodeError) as exc:
             return [{"where": "body", "why": f"the body is not valid JSON: {exc}"}]
+        except RecursionError:
+            return [{"where": "body", "why": "the body is not valid JSON: it is nested too deeply"}]
     elif actual == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(facts.body.decode("utf-8"), keep_blank_values=True)

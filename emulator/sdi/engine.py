@@ -272,13 +272,10 @@ class SdiEngine:
         session.flush()
         return applied
 
-    def has_due(self, session: Session) -> bool:
-        query = (
-            select(func.count())
-            .select_from(SdiEvent)
-            .where(SdiEvent.status == "pending", SdiEvent.due_at <= self.clock.now())
-        )
-        return bool(session.execute(query).scalar_one())
+    def first_due_at(self, session: Session) -> datetime | None:
+        """The instant of the earliest pending event (None: nothing pending)."""
+        query = select(func.min(SdiEvent.due_at)).where(SdiEvent.status == "pending")
+        return session.execute(query).scalar_one_or_none()
 
     # -- emission --------------------------------------------------------------------------
 

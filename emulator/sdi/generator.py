@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from faker import Faker
 from lxml import etree
 from stdnum import iban as stdnum_iban
 from stdnum import luhn
@@ -569,6 +568,8 @@ class InvoiceGenerator:
 
     def __init__(self, seed: int | None = None) -> None:
         self._rng = random.Random(seed)
+        from faker import Faker  # imported by the first generator: the server may never need one
+
         self._faker = Faker("it_IT")
         self._faker.seed_instance(self._rng.getrandbits(64))
 

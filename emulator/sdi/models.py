@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from emulator.core.store import Base, UTCDateTime
 
@@ -66,6 +67,9 @@ class SdiNotification(Base):
     message_id: Mapped[str] = mapped_column(String(14))
     emitted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     esito: Mapped[str | None] = mapped_column(String(4))
+    # False: ``content`` is stored unsigned (bulk seeding) and signed whenever it is read, with the
+    # same bytes each time (see signing.client_bytes); readers never see the difference.
+    signed: Mapped[bool] = mapped_column(Boolean, default=True)
 
     invoice: Mapped[SdiInvoice] = relationship(back_populates="notifications")
 
@@ -81,3 +85,19 @@ class SdiEvent(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+
+
+def _sign_on_read(target: SdiNotification, context: Any, attrs: Any = None) -> None:
+    """An unsigned stored message is seen signed by every ORM reader (``signing.client_bytes``)."""
+    loaded = target.__dict__
+    if loaded.get("signed", True) or "content" not in loaded:
+        return
+    from emulator.sdi.signing import client_bytes, signer_of
+
+    signed = client_bytes(loaded["content"], False, signer_of(context.session.get_bind()))
+    set_committed_value(target, "content", signed)
+    set_committed_value(target, "signed", True)
+
+
+event.listen(SdiNotification, "load", _sign_on_read)
+event.listen(SdiNotification, "refresh", _sign_on_read)

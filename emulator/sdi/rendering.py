@@ -22,7 +22,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from fpdf import FPDF
 from lxml import etree
 
 from emulator.core.xmlsafe import parse_xml
@@ -1001,6 +1000,8 @@ class _PdfWriter:
 
     def __init__(self, theme: _PdfTheme, title: str) -> None:
         self.theme = theme
+        from fpdf import FPDF  # imported on the first PDF: it is most of the sandbox's start-up time
+
         pdf = FPDF(orientation="P", unit="mm", format="A4")
         pdf.core_fonts_encoding = "windows-1252"
         pdf.set_auto_page_break(False)

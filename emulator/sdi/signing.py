@@ -14,6 +14,7 @@ import base64
 import binascii
 import hashlib
 import re
+import weakref
 from collections.abc import Callable
 from copy import deepcopy
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,8 @@ from signxml.algorithms import (
 from signxml.exceptions import SignXMLException
 from signxml.signer import XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import Pool
 
 from emulator.core.xmlsafe import parse_xml
 
@@ -494,3 +497,53 @@ def _verify_with(
         public_key.verify(signature, signed_bytes, ec.ECDSA(chosen_hash))
     else:
         raise SignatureError(f"unsupported signature algorithm {algorithm['algorithm'].native}")
+
+
+# -- content signed when read ----------------------------------------------------------------------
+
+# The signer of each database, keyed by its engine's pool (shared by the engine's option copies, such
+# as the store's read-only one); a Sandbox registers its own.
+_SIGNERS: weakref.WeakKeyDictionary[Pool, SandboxSigner] = weakref.WeakKeyDictionary()
+_XML_PROLOG = re.compile(rb"\A<\?xml[^>]*\?>\n?")
+_SIGNATURE = re.compile(rb"<(?:[\w.-]+:)?Signature[\s>].*\Z", re.S)
+
+
+def register_signer(engine: Engine, signer: SandboxSigner) -> None:
+    _SIGNERS[engine.pool] = signer
+
+
+def signer_of(engine: Engine | Connection) -> SandboxSigner:
+    try:
+        return _SIGNERS[engine.engine.pool]
+    except KeyError:
+        raise LookupError("no sandbox signer is registered for this database") from None
+
+
+def unsigned_bytes(content: bytes) -> bytes:
+    """A signed message without its enveloped ``ds:Signature`` (the inverse of ``client_bytes``)."""
+    found = _SIGNATURE.search(content)
+    if found is None:
+        return content
+    closing = content[found.start() :].rsplit(b"</", 1)[1]
+    return content[: found.start()] + b"</" + closing
+
+
+def client_bytes(content: bytes, signed: bool, signer: SandboxSigner) -> bytes:
+    """The bytes a client sees of a stored SDI message: ``content`` itself when stored signed, else
+    signed now — deterministic (RSA PKCS#1 v1.5, no timestamp), so every read gives the same bytes
+    as signing at creation would have."""
+    if signed:
+        return content
+    prolog = _XML_PROLOG.match(content)
+    head = prolog.group(0) if prolog else b""
+    root = parse_xml(content[len(head) :])
+    return head + etree.tostring(signer.sign_xml(root), encoding="UTF-8", xml_declaration=False)
+
+
+def client_bytes_for(engine: Engine | Connection | None, content: bytes, signed: bool | None) -> bytes:
+    """``client_bytes`` with the signer registered for ``engine`` (for Core readers)."""
+    if signed is None or signed:
+        return content
+    if engine is None:
+        raise LookupError("an unsigned SDI message read without a database to find its signer")
+    return client_bytes(content, False, signer_of(engine))

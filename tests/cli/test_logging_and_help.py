@@ -226,24 +226,30 @@ def test_serve_in_json_writes_only_json_lines(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FATTURA_SANDBOX_")}
     env.update({"FATTURA_SANDBOX_LOG_FORMAT": "json", "FATTURA_SANDBOX_ACCESS_LOG": "1"})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "serve", "--port", str(port), "--db", str(tmp_path / "s.db")],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while main(["healthcheck", "--port", str(port), "--quiet", "--timeout", "1"]) != 0:
-            assert time.monotonic() < deadline and process.poll() is None
-            time.sleep(0.1)
-    finally:
-        process.terminate()
-        out, err = process.communicate(timeout=20)
-    assert out == ""
-    lines = [json.loads(line) for line in err.splitlines()]
+    stdout, stderr = tmp_path / "out.log", tmp_path / "err.log"
+    with stdout.open("w") as out_file, stderr.open("w") as err_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "serve", "--port", str(port), "--db", str(tmp_path / "s.db")],
+            env=env,
+            cwd=ROOT,
+            stdout=out_file,
+            stderr=err_file,
+            text=True,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while main(["healthcheck", "--port", str(port), "--quiet", "--timeout", "1"]) != 0:
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.1)
+            # The access record is written once the answer has gone: wait for it before stopping.
+            while '"fattura_sandbox.access"' not in stderr.read_text():
+                assert time.monotonic() < deadline and process.poll() is None
+                time.sleep(0.05)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    assert stdout.read_text() == ""
+    lines = [json.loads(line) for line in stderr.read_text().splitlines()]
     assert lines[0]["message"].startswith(f"fattura-sandbox listening on http://127.0.0.1:{port}")
     access = [line for line in lines if line["logger"] == "fattura_sandbox.access"]
     assert access[-1]["path"] == "/_sandbox/health" and access[-1]["status"] == 200

@@ -220,7 +220,8 @@ def test_a_streamed_response_is_recorded_by_size_only() -> None:
     response = Response(chunks(), mimetype="application/zip")
     response.direct_passthrough = True
     response.headers["Content-Length"] = "12345"
-    view = recorder._response_body(response, 100)
+    data, size = recorder.captured_body(response)
+    view = recorder.response_view(data, size, "application/zip", 100)
     assert view == {"size": 12345, "truncated": True, "base64": False, "content": None, "streamed": True}
 
 

@@ -383,6 +383,7 @@ def test_attacker_controlled_text_is_escaped(client: FlaskClient, sandbox: Sandb
         f"{UI}/tenants/easytracking/sandbox",
         f"{UI}/invoices/{sdi_id}/rendered",
     ]
+    sandbox.settle()
     with sandbox.transaction() as session:
         entry_id = session.query(JournalEntry.id).order_by(JournalEntry.id.desc()).first()
     assert entry_id is not None

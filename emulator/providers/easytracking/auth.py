@@ -7,18 +7,20 @@ that a reset replaces (so a reset invalidates every token, as a new environment 
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
 from flask import Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from emulator.core.errors import Unauthorized
 from emulator.core.store import instance_secret
 from emulator.core.tenancy import Account
+from emulator.core.versions import TableVersions, VersionedCache, VersionedValue
 
 PROVIDER = "easytracking"
 # The client identity the provider documents (§3); the sandbox accepts exactly these values.
@@ -62,18 +64,73 @@ def access_token(session: Session, payload: Any, *, now: datetime, lifetime: int
         "exp": int((now + timedelta(seconds=lifetime)).timestamp()),
         "jti": secrets.token_hex(8),
     }
-    return jwt.encode(claims, instance_secret(session, SECRET_KEY), algorithm="HS256")
+    return jwt.encode(claims, signing_secret(session), algorithm="HS256")
 
 
-def authenticate(session: Session, authorization: str | None, *, now: datetime) -> Account:
-    """The account of a valid, unexpired Bearer token (expiry checked against virtual time)."""
+def signing_secret(session: Session) -> str:
+    """The instance's secret the tokens are signed with (made on first use, replaced by a reset)."""
+    return instance_secret(session, SECRET_KEY)
+
+
+class Gate:
+    """The Bearer check, with what it reads from the store (the signing secret, account ids) kept
+    in memory while the tables it came from are unchanged (``emulator.core.versions``)."""
+
+    def __init__(self, versions: TableVersions) -> None:
+        self._secret: VersionedValue[str] = VersionedValue(versions, "meta")
+        self._account_ids: VersionedCache[str, int | None] = VersionedCache(versions, "accounts")
+
+    def authenticate(self, session: Session, authorization: str | None, *, now: datetime) -> Account:
+        """The account of a valid, unexpired Bearer token (expiry checked against virtual time)."""
+        claims = _claims(authorization, self._secret.get(lambda: signing_secret(session)), now)
+        username = claims["sub"]
+        account_id = self._account_ids.get(username, lambda: _account_id(session, username))
+        account = None if account_id is None else session.get(Account, account_id)
+        if account is None:
+            raise Unauthorized("Authorization has been denied for this request: unknown user")
+        return account
+
+    def known_account_id(self, authorization: str | None, *, now: datetime) -> int | None:
+        """The account id ``authenticate`` would find, from memory alone; None when something is not
+        in memory or the token is refused (``authenticate`` then says why)."""
+        valid, secret = self._secret.peek()
+        if not valid or secret is None:
+            return None
+        try:
+            claims = _claims(authorization, secret, now)
+        except Unauthorized:
+            return None
+        return self._account_ids.peek(claims["sub"])
+
+
+def _claims(authorization: str | None, secret: str, now: datetime) -> dict[str, Any]:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise Unauthorized("Authorization has been denied for this request: Bearer token missing")
-    token = authorization[7:].strip()
+    claims = _verified_claims(authorization[7:].strip(), secret)
+    if claims is None:
+        raise Unauthorized("Authorization has been denied for this request: invalid token")
+    if int(claims["exp"]) <= now.timestamp():
+        raise Unauthorized("Authorization has been denied for this request: token expired")
+    return claims
+
+
+def _account_id(session: Session, username: str) -> int | None:
+    return session.execute(_ACCOUNT_ID_BY_USERNAME, {"username": username}).scalar_one_or_none()
+
+
+_ACCOUNT_ID_BY_USERNAME = select(Account.id).where(
+    Account.provider == PROVIDER, Account.username == bindparam("username")
+)
+
+
+# A client sends the same token for an hour: its signature is checked once (per secret). Only the
+# verdict is kept; expiry is checked against virtual time on every call.
+@functools.lru_cache(maxsize=1024)
+def _verified_claims(token: str, secret: str) -> dict[str, Any] | None:
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
-            instance_secret(session, SECRET_KEY),
+            secret,
             algorithms=["HS256"],
             issuer=ISSUER,
             options={
@@ -84,15 +141,20 @@ def authenticate(session: Session, authorization: str | None, *, now: datetime) 
             },
         )
     except jwt.PyJWTError:
-        raise Unauthorized("Authorization has been denied for this request: invalid token") from None
-    if int(claims["exp"]) <= now.timestamp():
-        raise Unauthorized("Authorization has been denied for this request: token expired")
-    account = session.execute(
-        select(Account).where(Account.provider == PROVIDER, Account.username == claims["sub"])
-    ).scalar_one_or_none()
-    if account is None:
-        raise Unauthorized("Authorization has been denied for this request: unknown user")
-    return account
+        return None
+    return claims
+
+
+@functools.lru_cache(maxsize=1024)
+def _token_tenant(token: str) -> str | None:
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    if claims.get("iss") != ISSUER:
+        return None
+    tenant = claims.get("tenant")
+    return tenant if isinstance(tenant, str) and tenant else None
 
 
 def tenant_of(session: Session, request: Request) -> str | None:
@@ -103,14 +165,7 @@ def tenant_of(session: Session, request: Request) -> str | None:
     """
     authorization = request.headers.get("Authorization", "")
     if authorization.lower().startswith("bearer "):
-        try:
-            claims = jwt.decode(authorization[7:].strip(), options={"verify_signature": False})
-        except jwt.PyJWTError:
-            return None
-        if claims.get("iss") != ISSUER:
-            return None
-        tenant = claims.get("tenant")
-        return tenant if isinstance(tenant, str) and tenant else None
+        return _token_tenant(authorization[7:].strip())
     username = _json_field(request, "username")
     if username is None:
         return None

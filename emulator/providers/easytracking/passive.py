@@ -17,24 +17,31 @@ Decisions where the document is silent (written down in the README too):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload
 
 from emulator.core.clock import ROME
-from emulator.core.errors import BadRequest, Forbidden, PayloadTooLarge
+from emulator.core.errors import BadRequest, Forbidden
 from emulator.core.store import next_value
 from emulator.core.tenancy import Account
 from emulator.providers.easytracking import jobs
 from emulator.providers.easytracking.jobs import JobDownload
-from emulator.providers.easytracking.listing import ListColumns, list_filter
+from emulator.providers.easytracking.listing import (
+    ListColumns,
+    list_body,
+    list_filter,
+    local_time,
+    raw,
+    shared_fields,
+)
 from emulator.providers.easytracking.models import EtPassiveInvoice
-from emulator.providers.easytracking.queries import MAX_TOP, ListQuery, id_list, route_number
-from emulator.providers.easytracking.service import INTERMEDIARY_VAT, invoice_fields
+from emulator.providers.easytracking.queries import ListQuery, id_list, route_number
+from emulator.providers.easytracking.service import INTERMEDIARY_VAT
 from emulator.sdi.engine import SdiEngine, delivered_to
 from emulator.sdi.models import SdiInvoice, SdiNotification
 from emulator.sdi.notifications import MessageType, notification_file_name
@@ -109,23 +116,15 @@ def _stored_name(invoice: SdiInvoice, local: datetime) -> str:
 # -- list (§4) -----------------------------------------------------------------------------------
 
 
-def passive_invoices(session: Session, account: Account, route: str, query: ListQuery) -> dict[str, object]:
-    # Only the listed columns are read: a list of 100000 invoices must not load their files.
-    rows = session.execute(_filtered(account, query).limit(query.top + 1)).all()
-    if query.top == MAX_TOP and len(rows) > MAX_TOP:
-        raise PayloadTooLarge(f"More than {MAX_TOP} elements: narrow the date range or the filters")
+def passive_invoices(session: Session, account: Account, route: str, query: ListQuery) -> list[bytes]:
+    """The JSON body in pieces; only the listed columns are read, a chunk of rows at a time."""
     version = route_number(route)
-    items = [_item(row, version) for row in rows[: query.top]]
-    return {"invoices": items, "total": len(items)}
+    return list_body(session, _filtered(account, query), query.top, lambda row: _item(row, version))
 
 
 def _filtered(account: Account, query: ListQuery) -> Select[*tuple[Any, ...]]:
     statement: Select[*tuple[Any, ...]] = (
         select(
-            EtPassiveInvoice.id,
-            EtPassiveInvoice.received_at,
-            EtPassiveInvoice.progressivo_annuale,
-            EtPassiveInvoice.country_channel,
             SdiInvoice.supplier_vat,
             SdiInvoice.supplier_cf,
             SdiInvoice.customer_vat,
@@ -133,8 +132,12 @@ def _filtered(account: Account, query: ListQuery) -> Select[*tuple[Any, ...]]:
             SdiInvoice.date,
             SdiInvoice.number,
             SdiInvoice.document_type,
+            EtPassiveInvoice.id,
             SdiInvoice.sdi_id,
+            raw(EtPassiveInvoice.received_at),
             SdiInvoice.file_name,
+            EtPassiveInvoice.progressivo_annuale,
+            EtPassiveInvoice.country_channel,
         )
         .join(SdiInvoice, EtPassiveInvoice.invoice_id == SdiInvoice.id)
         .where(EtPassiveInvoice.account_id == account.id)
@@ -143,33 +146,23 @@ def _filtered(account: Account, query: ListQuery) -> Select[*tuple[Any, ...]]:
     return list_filter(statement, PASSIVE_COLUMNS, query)
 
 
-def _item(row: Row[*tuple[Any, ...]], version: int) -> dict[str, object]:
-    item: dict[str, object] = {
-        "id": row.id,
-        **invoice_fields(
-            sender=(row.supplier_vat, row.supplier_cf),
-            receiver=(row.customer_vat, row.customer_cf),
-            date=row.date,
-            number=row.number,
-            document_type=row.document_type,
-        ),
-    }
+def _item(row: Sequence[Any], version: int) -> dict[str, object]:
+    doc_id, sdi_id, received_at, file_name, progressivo_annuale, country_channel = row[7:]
+    item: dict[str, object] = {"id": doc_id, **shared_fields(row)}
     if version >= 3:
-        item["sdiId"] = str(row.sdi_id)
-        item["dataRicezione"] = row.received_at.astimezone(ROME).strftime("%Y-%m-%d %H:%M:%S")
-        item["fileName"] = row.file_name
+        item["sdiId"] = str(sdi_id)
+        item["dataRicezione"] = local_time(received_at)
+        item["fileName"] = file_name
     if version >= 9:
-        item["progressivoAnnualeCaricamento"] = row.progressivo_annuale
-        item["countryChannel"] = row.country_channel
+        item["progressivoAnnualeCaricamento"] = progressivo_annuale
+        item["countryChannel"] = country_channel
     return item
 
 
 # -- jobs (§5–§7) ------------------------------------------------------------------------------
 
 
-def book(
-    session: Session, engine: SdiEngine, account: Account, route: str, payload: Any, delay: int
-) -> str:
+def book(session: Session, engine: SdiEngine, account: Account, route: str, payload: Any, delay: int) -> str:
     """jobs: FA, MT and FU (FU only for signed originals before v4)."""
     documents = _owned(session, account, payload)
     types = ["FA", "MT", "FU"]
@@ -177,9 +170,7 @@ def book(
     return jobs.book(session, engine, account, PASSIVE_JOB, [d.id for d in documents], delay, options)
 
 
-def book_select_type(
-    session: Session, engine: SdiEngine, account: Account, payload: Any, delay: int
-) -> str:
+def book_select_type(session: Session, engine: SdiEngine, account: Account, payload: Any, delay: int) -> str:
     """jobs-select-type (v5+): the file types the four booleans ask for; all false → 400."""
     chosen = _chosen_types(payload)
     documents = _owned(session, account, payload)
@@ -211,10 +202,16 @@ def download(session: Session, engine: SdiEngine, account: Account, raw_id: str)
         return JobDownload(ready=False)
     files: list[tuple[str, bytes]] = []
     index: list[Mapping[str, object]] = []
-    for doc_id in job.items:
-        document = session.get(EtPassiveInvoice, doc_id)
-        if document is None:
-            continue
+    # One query for the documents with their invoice and metadata file, in the job's order.
+    found = {
+        d.id: d
+        for d in session.execute(
+            select(EtPassiveInvoice)
+            .where(EtPassiveInvoice.id.in_(job.items))
+            .options(joinedload(EtPassiveInvoice.invoice), joinedload(EtPassiveInvoice.metadata_file))
+        ).scalars()
+    }
+    for document in (found[i] for i in job.items if i in found):
         for file in _files(document, job.options):
             files.append((file.name, file.content))
             index.append({"id": document.id, "fileName": file.name, "fileType": file.type})

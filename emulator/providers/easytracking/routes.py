@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from emulator.core.errors import BadRequest, Unauthorized
 from emulator.core.http import json_body, json_response
 from emulator.core.tenancy import Account
-from emulator.providers.easytracking import auth, jobs, passive, service
+from emulator.core.versions import VersionedCache
+from emulator.providers.easytracking import auth, jobs, listing, passive, service
 from emulator.providers.easytracking.queries import list_query, parse_top, passive_query
 from emulator.state import Sandbox
 
@@ -32,12 +33,17 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
     bp = Blueprint("easytracking", __name__)
     settings = sandbox.config
 
+    gate = auth.Gate(sandbox.versions)
+    # What clients poll most: each answer is kept while nothing it shows has changed.
+    statuses: VersionedCache[tuple[int, str], bytes] = VersionedCache(
+        sandbox.versions, *service.STATUS_TABLES
+    )
+
     def authenticated(call: Callable[[Session, Account], Response]) -> Response:
         """Authenticate first (401 before any 400, as ASP.NET's authorization filter does), then call."""
         with sandbox.transaction() as session:
-            account = auth.authenticate(
-                session, request.headers.get("Authorization"), now=sandbox.clock.now()
-            )
+            authorization = request.headers.get("Authorization")
+            account = gate.authenticate(session, authorization, now=sandbox.clock.now())
             return call(session, account)
 
     def acknowledged(action: Callable[[Session, Account], None]) -> Response:
@@ -72,12 +78,18 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
 
     @bp.get(f"/api/{ALL_ROUTES}/InvoiceNotifications")
     def invoice_notifications(route: str) -> Response:
-        return authenticated(
-            lambda s, a: Response(
-                service.invoice_notifications(s, a, request.args.get("progressivoInvio")),
-                mimetype="application/xml",
-            )
-        )
+        progressivo = request.args.get("progressivoInvio") or ""
+        account_id = gate.known_account_id(request.headers.get("Authorization"), now=sandbox.clock.now())
+        known = None if account_id is None else statuses.peek((account_id, progressivo))
+        if known is not None:  # nothing to mark as taken: a new notification would have changed it
+            return Response(known, mimetype="application/xml")
+
+        def read(session: Session, account: Account) -> Response:
+            key = (account.id, progressivo)
+            answer = statuses.get(key, lambda: service.invoice_notifications(session, account, progressivo))
+            return Response(answer, mimetype="application/xml")
+
+        return authenticated(read)
 
     @bp.get(f"/api/{V3_ROUTES}/InvoiceNotifications/new-active-notifications")
     def new_active_notifications(route: str) -> Response:
@@ -119,7 +131,7 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
     @bp.get(f"/api/{V3_ROUTES}/DownloadInvoices/active-invoices")
     def active_invoices(route: str) -> Response:
         return authenticated(
-            lambda s, a: json_response(service.active_invoices(s, a, list_query(request.args)))
+            lambda s, a: json_pieces(listing.active_invoices(s, a, list_query(request.args)))
         )
 
     @bp.post(f"/api/{V3_ROUTES}/DownloadInvoices/active/{BY}/jobs")
@@ -150,7 +162,7 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
     @bp.get(f"/api/{PASSIVE_ROUTES}/DownloadInvoices/passive-invoices")
     def passive_invoices(route: str) -> Response:
         return authenticated(
-            lambda s, a: json_response(
+            lambda s, a: json_pieces(
                 passive.passive_invoices(s, a, route, passive_query(request.args, route))
             )
         )
@@ -180,6 +192,11 @@ def easytracking_blueprint(sandbox: Sandbox) -> Blueprint:
         )
 
     return bp
+
+
+def json_pieces(pieces: list[bytes]) -> Response:
+    """A JSON body built in pieces (the large lists), sent without joining them."""
+    return Response(pieces, status=200, mimetype="application/json")
 
 
 def job_booked(job_id: str) -> Response:

@@ -10,13 +10,12 @@ Limitations:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, contains_eager, defer
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.orm import Session
 
-from emulator.core.clock import ROME
 from emulator.core.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 from emulator.core.ids import base36
 from emulator.core.store import next_value
@@ -24,28 +23,20 @@ from emulator.core.tenancy import Account
 from emulator.core.xmlsafe import parse_xml
 from emulator.providers.easytracking import jobs
 from emulator.providers.easytracking.jobs import JobDownload
-from emulator.providers.easytracking.listing import ListColumns, list_filter, owner_filter
+from emulator.providers.easytracking.listing import ACTIVE_COLUMNS, owner_filter
 from emulator.providers.easytracking.models import EtDocument, EtNotification
 from emulator.providers.easytracking.notifica_ditech import notifica_ditech, stati
-from emulator.providers.easytracking.queries import MAX_TOP, ListQuery, id_list
+from emulator.providers.easytracking.queries import MAX_TOP, id_list
 from emulator.sdi.engine import SdiEngine
 from emulator.sdi.fatturapa import NotAnInvoiceError, ParsedInvoice, parse_invoice
 from emulator.sdi.lifecycle import State
 from emulator.sdi.models import SdiInvoice, SdiNotification
+from emulator.sdi.signing import client_bytes_for
 
 # The intermediary's own P.IVA (valid check digit), used as transmitter towards the SDI.
 INTERMEDIARY_VAT = "02470300373"
 CHANNEL = "easytracking"
 V2 = "v2"
-# An OI document always has its SDI invoice: the list reads the reception from it.
-ACTIVE_COLUMNS = ListColumns(
-    vat=EtDocument.owner_vat,
-    fiscal_code=EtDocument.owner_cf,
-    fase1=EtDocument.fase1,
-    fase2=EtDocument.fase2,
-    date=EtDocument.date,
-    received_at=SdiInvoice.received_at,
-)
 NOTIFICATIONS_JOB = "notifications"
 INVOICES_JOB = "active-invoices"
 
@@ -242,52 +233,80 @@ def on_sdi_notification(session: Session, notification: SdiNotification) -> None
 # -- notifications (§5–§9) ---------------------------------------------------------------------
 
 
+# The tables GET InvoiceNotifications reads (a cached answer is good while they are unchanged).
+STATUS_TABLES = ("easytracking_documents", "easytracking_notifications", "sdi_notifications")
+
+
 def invoice_notifications(session: Session, account: Account, progressivo: str | None) -> bytes:
     """GET InvoiceNotifications: every status of the invoice, oldest first; marks them as taken."""
     if not progressivo:
         raise BadRequest("The query parameter progressivoInvio is required")
-    document = _document_with_progressivo(session, account, progressivo)
-    notifications = _notifications_of(session, document) if document else []
-    if not notifications:
+    doc_id = session.execute(
+        select(EtDocument.id).where(
+            EtDocument.account_id == account.id, EtDocument.progressivo_invio == progressivo
+        )
+    ).scalar_one_or_none()
+    # Columns only (no ORM objects): this is the call clients poll most.
+    rows = [] if doc_id is None else _statuses_of(session, doc_id)
+    if not rows:
         raise NotFound(f"No statuses available for progressivoInvio {progressivo}")
-    for notification in notifications:
-        notification.got = True
-    return stati([n.payload for n in notifications])
+    untaken = [row.id for row in rows if not row.got]
+    if untaken:
+        session.execute(update(EtNotification).where(EtNotification.id.in_(untaken)).values(got=True))
+    engine = session.get_bind()
+    return stati(
+        [
+            client_bytes_for(engine, row.sdi_content, row.sdi_signed)
+            if row.sdi_content is not None
+            else row.content or b""
+            for row in rows
+        ]
+    )
 
 
-def _notifications_of(session: Session, document: EtDocument) -> list[EtNotification]:
-    query = select(EtNotification).where(EtNotification.doc_id == document.id)
-    return list(session.execute(query.order_by(EtNotification.created_at, EtNotification.id)).scalars())
+# id, got, own content, the SDI's content (None for the intermediary's own notifications), whether
+# the SDI's content is stored signed
+StatusRow = Row[int, bool, bytes | None, bytes, bool]
+
+
+def _statuses_of(session: Session, doc_id: int) -> Sequence[StatusRow]:
+    query = (
+        select(
+            EtNotification.id,
+            EtNotification.got,
+            EtNotification.content,
+            SdiNotification.content.label("sdi_content"),
+            SdiNotification.signed.label("sdi_signed"),
+        )
+        .outerjoin(SdiNotification, SdiNotification.id == EtNotification.sdi_notification_id)
+        .where(EtNotification.doc_id == doc_id)
+        .order_by(EtNotification.created_at, EtNotification.id)
+    )
+    return session.execute(query).all()
 
 
 def new_active_notifications(
     session: Session, account: Account, *, owner_vat: str | None, owner_cf: str | None, top: int
 ) -> dict[str, object]:
+    # Columns only, one query (no document loaded per notification): clients poll this list.
     query = (
-        select(EtNotification)
+        select(
+            EtNotification.id, EtDocument.progressivo_invio, EtNotification.doc_id, EtNotification.file_name
+        )
         .join(EtDocument, EtNotification.doc_id == EtDocument.id)
         .where(EtNotification.account_id == account.id, EtNotification.got.is_(False))
     )
     query = owner_filter(query, ACTIVE_COLUMNS, owner_vat, owner_cf)
-    rows = session.execute(
-        query.order_by(EtNotification.created_at, EtNotification.id).limit(top + 1)
-    ).scalars()
-    found = list(rows)
+    found = session.execute(query.order_by(EtNotification.created_at, EtNotification.id).limit(top + 1)).all()
     if len(found) > MAX_TOP:
         raise PayloadTooLarge(
             f"More than {MAX_TOP} elements: narrow the request with top or the owner filters"
         )
-    items = [_notification_item(n) for n in found[:top]]
+    items = [
+        {"notificationId": id_, "progressivoInvio": progressivo, "docId": doc_id, "fileName": file_name}
+        for id_, progressivo, doc_id, file_name in found[:top]
+    ]
     return {"notifications": items, "total": len(items)}
-
-
-def _notification_item(notification: EtNotification) -> dict[str, object]:
-    return {
-        "notificationId": notification.id,
-        "progressivoInvio": notification.document.progressivo_invio,
-        "docId": notification.doc_id,
-        "fileName": notification.file_name,
-    }
 
 
 def set_notifications_as_got(session: Session, account: Account, payload: object) -> None:
@@ -313,34 +332,6 @@ def _owned_notifications(session: Session, account: Account, ids: list[int]) -> 
 # -- active invoices (§10) ---------------------------------------------------------------------
 
 
-def active_invoices(session: Session, account: Account, query: ListQuery) -> dict[str, object]:
-    # Documents without their XML, each with only the SDI columns the list shows: one query.
-    statement = (
-        select(EtDocument)
-        .join(SdiInvoice, EtDocument.invoice_id == SdiInvoice.id)
-        .where(EtDocument.account_id == account.id, EtDocument.outcome == "OI")
-        .options(
-            defer(EtDocument.xml),
-            contains_eager(EtDocument.invoice).load_only(
-                SdiInvoice.sdi_id, SdiInvoice.file_name, SdiInvoice.received_at
-            ),
-        )
-        .order_by(EtDocument.id)
-    )
-    documents = list(session.execute(list_filter(statement, ACTIVE_COLUMNS, query)).scalars())
-    if len(documents) > MAX_TOP:
-        raise PayloadTooLarge(f"More than {MAX_TOP} elements: narrow the date range or use top")
-    # The document's example shows "invoces" and "sdild": typos that the passive-cycle document
-    # (v7 changelog) corrects to "invoices"; the sandbox answers with the corrected names.
-    items = [_invoice_item(d) for d in documents[: query.top]]
-    return {"invoices": items, "total": len(items)}
-
-
-def _received_local(document: EtDocument) -> datetime:
-    moment = document.invoice.received_at if document.invoice else document.uploaded_at
-    return moment.astimezone(ROME).replace(tzinfo=None)
-
-
 def invoice_fields(
     *,
     sender: tuple[str | None, str | None],
@@ -358,24 +349,6 @@ def invoice_fields(
         "data": date or "",
         "number": number or "",
         "documentType": document_type or "",
-    }
-
-
-def _invoice_item(document: EtDocument) -> dict[str, object]:
-    invoice = document.invoice
-    return {
-        "progressivoInvio": document.progressivo_invio,
-        "docId": document.id,
-        **invoice_fields(
-            sender=(document.sender_vat, document.sender_cf),
-            receiver=(document.receiver_vat, document.receiver_cf),
-            date=document.date,
-            number=document.number,
-            document_type=document.document_type,
-        ),
-        "sdiId": str(invoice.sdi_id) if invoice else "",
-        "dataRicezione": _received_local(document).strftime("%Y-%m-%d %H:%M:%S"),
-        "fileName": invoice.file_name if invoice else document.original_file_name,
     }
 
 

@@ -173,7 +173,7 @@ class PartNotFound(OpenapiError):
 # -- for the other modules -----------------------------------------------------------------------
 
 
-def _check_tenant(session: Session, account: Account, fiscal_id: str) -> str:
+def check_tenant(session: Session, account: Account, fiscal_id: str) -> str:
     """The normalised fiscal id when ``account`` may use it; 403 another tenant's, 404 nobody's."""
     wanted = (fiscal_id or "").strip().upper()
     if wanted and wanted in account.fiscal_ids:
@@ -186,7 +186,7 @@ def _check_tenant(session: Session, account: Account, fiscal_id: str) -> str:
 
 def configuration_of(session: Session, account: Account, fiscal_id: str) -> OpenapiConfiguration:
     """The account's configuration of ``fiscal_id``: 403 another tenant's, 404 (111) when none."""
-    wanted = _check_tenant(session, account, fiscal_id)
+    wanted = check_tenant(session, account, fiscal_id)
     row = session.execute(
         select(OpenapiConfiguration).where(OpenapiConfiguration.fiscal_id == wanted)
     ).scalar_one_or_none()
@@ -233,7 +233,7 @@ def create_configuration(
             raise ConfigurationInvalid(f"{field} must be a non-empty string")
     if not EMAIL.match(body["email"].strip()):
         raise ConfigurationInvalid("email must be a valid e-mail address")
-    fiscal_id = _check_tenant(session, account, body["fiscal_id"])
+    fiscal_id = check_tenant(session, account, body["fiscal_id"])
     existing = session.execute(
         select(OpenapiConfiguration).where(OpenapiConfiguration.fiscal_id == fiscal_id)
     ).scalar_one_or_none()

@@ -10,8 +10,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from fpdf import FPDF
-
 WIDTH = 80.0
 MARGIN = 4.0
 LINE = 4.2
@@ -82,6 +80,8 @@ def render_receipt_pdf(receipt: dict[str, Any], merchant: str) -> bytes:
     """The PDF of a receipt as ``receipts.serialize`` shows it; ``merchant`` is the company name."""
     rows = _lines(receipt, merchant)
     height = 2 * MARGIN + LINE * (len(rows) + 4) + LINE * sum(len(left) // 34 for _, left, _ in rows)
+    from fpdf import FPDF  # imported on the first PDF (see emulator.sdi.rendering)
+
     pdf = FPDF(orientation="P", unit="mm", format=(WIDTH, max(height, 60.0)))
     pdf.core_fonts_encoding = "windows-1252"
     pdf.set_margins(MARGIN, MARGIN, MARGIN)

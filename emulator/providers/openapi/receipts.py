@@ -42,7 +42,8 @@ Decisions:
   DELETE refusals are 400 with codes 428 / 429; a configuration without ``receipts: true`` → 400
   code 427;
 - list: newest first; ``fiscal_id``/``status``/``type`` take comma lists (unknown status or type
-  values → 400 code 424); dates are ``YYYY-MM-DD`` Rome calendar days (the fiscal day);
+  values → 400 code 424); a ``fiscal_id`` of another tenant → 403, one nobody holds → 404 (111), as
+  on the invoice list; dates are ``YYYY-MM-DD`` Rome calendar days (the fiscal day);
   ``[before]``/``[after]`` are strict; ``document_date[...]`` filters only receipts that have one;
   ``skip``/``limit`` as ``listing.py`` (limit 1..100, default 100);
   ``skip``/``limit`` that are not integers, or out of range → 400 code 424;
@@ -68,7 +69,7 @@ from emulator.core.tenancy import Account
 from emulator.providers.openapi import listing, webhooks
 from emulator.providers.openapi import receipt_rules as rules
 from emulator.providers.openapi.auth import new_id
-from emulator.providers.openapi.configurations import configuration_of
+from emulator.providers.openapi.configurations import check_tenant, configuration_of
 from emulator.providers.openapi.errors import OpenapiError
 from emulator.providers.openapi.models import OpenapiReceipt
 
@@ -414,7 +415,8 @@ def list_receipts(session: Session, account: Account, args: Mapping[str, str]) -
     query = select(OpenapiReceipt).where(OpenapiReceipt.account_id == account.id)
     fiscal_ids = _choices(args, "fiscal_id", None)
     if fiscal_ids is not None:
-        query = query.where(OpenapiReceipt.fiscal_id.in_([value.upper() for value in fiscal_ids]))
+        owned = [check_tenant(session, account, value) for value in fiscal_ids]
+        query = query.where(OpenapiReceipt.fiscal_id.in_(owned))
     statuses = _choices(args, "status", STATUSES)
     if statuses is not None:
         query = query.where(OpenapiReceipt.status.in_(statuses))

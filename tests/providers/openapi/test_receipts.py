@@ -600,7 +600,6 @@ def test_list_filters(client: FlaskClient, sandbox: Sandbox) -> None:
     assert ids("") == [third, second, first]
     assert ids(f"?fiscal_id={VAT2}") == [second]
     assert ids(f"?fiscal_id={VAT},{VAT2}") == [third, second, first]
-    assert ids(f"?fiscal_id={OTHER_VAT}") == []
     assert ids("?status=failed") == [third]
     assert ids("?status=ready,failed") == [third, second, first]
     assert ids("?type=sale") == [third, second, first]
@@ -618,6 +617,20 @@ def test_list_filters(client: FlaskClient, sandbox: Sandbox) -> None:
     assert ids("?limit=100") == [third, second, first]
     assert ids(f"?parent_receipt_id={first}") == []
     assert other["data"]["id"] not in ids("")
+
+
+def test_list_fiscal_id_of_another_tenant_or_nobody_is_refused(client: FlaskClient, sandbox: Sandbox) -> None:
+    """As on the invoice list: another tenant's fiscal id is 403, one nobody holds 404 (111)."""
+    configure(sandbox)
+    configure(sandbox, OTHER_VAT, tenant="other")
+    assert post(client, sale(fiscal_id=OTHER_VAT), token=OTHER_TOKEN)[0] == 200
+    for query, expected in (
+        (f"?fiscal_id={OTHER_VAT}", (403, error("Unauthorized access", 403))),
+        (f"?fiscal_id={VAT},{OTHER_VAT}", (403, error("Unauthorized access", 403))),
+        ("?fiscal_id=12345678901", (404, error("Fiscal ID not found or not registered", 111))),
+    ):
+        response = client.get(f"{RECEIPTS}{query}", headers=auth())
+        assert (response.status_code, response.get_json()) == expected, query
 
 
 @pytest.mark.parametrize(
