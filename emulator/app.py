@@ -42,7 +42,8 @@ def create_app(config: Config | None = None, *, wall_clock: WallClock = system_w
     app.register_blueprint(journal_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
     app.register_blueprint(faults_blueprint(sandbox), url_prefix=CONTROL_PREFIX)
     app.register_blueprint(ui_blueprint(sandbox), url_prefix=UI_PREFIX)
-    install_journal(app, sandbox, PROVIDERS, wall_clock=wall_clock)  # first before_request hook
+    if config.journal:
+        install_journal(app, sandbox, PROVIDERS, wall_clock=wall_clock)  # first before_request hook
     _install_time(app, sandbox)
     install_faults(app, sandbox, PROVIDERS)  # after the time hook: due events happen first
     _install_error_handlers(app, PROVIDERS)

@@ -115,6 +115,14 @@ def _serve_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         help="virtual time moves only via POST /_sandbox/clock (FATTURA_SANDBOX_CLOCK_FROZEN, default off)",
     )
     serve.add_argument(
+        "--no-journal",
+        dest="journal",
+        action="store_false",
+        default=None,
+        help="record no request in the journal: the most requests per second, for load tests; "
+        "certification needs it on (FATTURA_SANDBOX_JOURNAL=0, default on)",
+    )
+    serve.add_argument(
         "--journal-body-limit",
         type=int,
         help="bytes of each body the journal keeps (FATTURA_SANDBOX_JOURNAL_BODY_LIMIT, default 65536)",
@@ -168,6 +176,7 @@ def _config(args: argparse.Namespace) -> Config:
         accounts_file=args.accounts_file,
         seed=args.seed,
         clock_frozen=getattr(args, "frozen_clock", None),
+        journal=getattr(args, "journal", None),
         journal_body_limit=getattr(args, "journal_body_limit", None),
         journal_max_entries=getattr(args, "journal_max_entries", None),
     )

@@ -35,7 +35,9 @@ class Config:
     # Frozen: virtual time moves only through POST /_sandbox/clock (tests, certification runs).
     clock_frozen: bool = False
     seed: int | None = None
-    # Request journal: bodies kept up to this many bytes each; at most this many entries (oldest go).
+    # Request journal: off, nothing is recorded (load tests that want the last requests per second);
+    # bodies kept up to this many bytes each; at most this many entries (oldest go).
+    journal: bool = True
     journal_body_limit: int = 65536
     journal_max_entries: int = 10000
 
@@ -64,7 +66,7 @@ def _convert(name: str, raw: str) -> Any:
         return int(raw)
     if name in {"xsd_dir", "accounts_file"}:
         return Path(raw)
-    if name in {"clock_frozen", "aruba_sla"}:
+    if name in {"clock_frozen", "aruba_sla", "journal"}:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if name == "sdi_delays":
         value = json.loads(raw)

@@ -64,7 +64,7 @@ class Sandbox:
         # What must stop before the store goes (background work of other parts: certification steps).
         self.on_close: list[Callable[[], None]] = []
         self.signer = self._load_signer()
-        register_signer(self.store.engine, self.signer)
+        register_signer(self.store.engine, lambda: self.signer)
         with self.store.transaction() as session:
             if not get_meta(session, "seeded"):
                 self._seed(session)

@@ -98,8 +98,14 @@ class SandboxProcess:
         if xsd_dir is not None:
             command += ["--xsd-dir", str(xsd_dir)]
         self._log = self.log_path.open("wb")
+        # Certification reads the journal: it is on whatever the caller's environment says.
+        env = {**os.environ, "FATTURA_SANDBOX_JOURNAL": "1"}
         self.process = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, cwd=str(Path(__file__).resolve().parents[2])
+            command,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=str(Path(__file__).resolve().parents[2]),
+            env=env,
         )
 
     def wait_ready(self, control: Control, timeout: float = STARTUP_SECONDS) -> None:

@@ -80,12 +80,8 @@ class _Answered:
 def install(app: Flask, sandbox: Sandbox, providers: tuple[Provider, ...], *, wall_clock: WallClock) -> None:
     """Register the journal's hooks on ``app`` (call it before any other before_request hook)."""
     retention = service.Retention(sandbox.config.journal_max_entries)
-    # Read once per process, beside the server's start (the writer of the first entries waits for it).
-    threading.Thread(
-        target=lambda: [Contract.load(provider.name) for provider in providers],
-        name="fattura-sandbox-contracts",
-        daemon=True,
-    ).start()
+    # The contracts are read by the writer thread when it builds the first entries (once per
+    # process): not at start, where reading them would delay the first healthy answer.
     with sandbox.transaction() as session:
         retention.start(session)
     limit = sandbox.config.journal_body_limit

@@ -503,20 +503,22 @@ def _verify_with(
 
 # The signer of each database, keyed by its engine's pool (shared by the engine's option copies, such
 # as the store's read-only one); a Sandbox registers its own.
-_SIGNERS: weakref.WeakKeyDictionary[Pool, SandboxSigner] = weakref.WeakKeyDictionary()
+_SIGNERS: weakref.WeakKeyDictionary[Pool, Callable[[], SandboxSigner]] = weakref.WeakKeyDictionary()
 _XML_PROLOG = re.compile(rb"\A<\?xml[^>]*\?>\n?")
 _SIGNATURE = re.compile(rb"<(?:[\w.-]+:)?Signature[\s>].*\Z", re.S)
 
 
-def register_signer(engine: Engine, signer: SandboxSigner) -> None:
+def register_signer(engine: Engine, signer: Callable[[], SandboxSigner]) -> None:
+    """How to get the signer of ``engine``'s database (called when a notification needs it)."""
     _SIGNERS[engine.pool] = signer
 
 
 def signer_of(engine: Engine | Connection) -> SandboxSigner:
     try:
-        return _SIGNERS[engine.engine.pool]
+        signer = _SIGNERS[engine.engine.pool]
     except KeyError:
         raise LookupError("no sandbox signer is registered for this database") from None
+    return signer()
 
 
 def unsigned_bytes(content: bytes) -> bytes:

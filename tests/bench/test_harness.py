@@ -179,3 +179,16 @@ def test_results_md_flags_an_endpoint_that_never_answered_and_a_quick_run() -> N
     text = render_results(data)
     assert "| easytracking upload | 0.0 | 0.00 |" in text and "**no answer** ⚠" in text
     assert "> **Quick run**" in text
+
+
+def test_the_journal_off_row_gets_its_own_targets_and_only_when_measured() -> None:
+    data = results()
+    assert "GET status vs bare Flask, --no-journal" not in met(data)
+    data["throughput"]["endpoints"].append(
+        {"name": "easytracking status, --no-journal", "requests_per_second": 1200.0, "p99_ms": 60.0}
+    )
+    targets = met(data)
+    assert targets["GET status vs bare Flask, --no-journal"] is True  # 1200 / 1500 = 0.8
+    assert targets["GET status vs Prism, --no-journal"] is True  # 3 ×
+    assert targets["p99, GET status, --no-journal"] is False
+    assert targets["p99, GET status"] is True  # the journalled row's 20 ms

@@ -1,0 +1,1 @@
+"""The benchmark suite: `python -m bench` measures the sandbox and writes bench/RESULTS.md."""
