@@ -117,119 +117,43 @@ def evaluate_targets(results: dict[str, Any]) -> list[Target]:
     rows: dict[str, dict[str, Any]] = {row["name"]: row for row in throughput.get("endpoints", [])}
     hello = (throughput.get("hello") or {}).get("requests_per_second")
     prism = (throughput.get("prism") or {}).get("requests_per_second")
-    status = (rows.get(STATUS_ENDPOINT) or {}).get("requests_per_second")
     targets: list[Target] = []
 
-    def add(name: str, goal: str, value: float | None, measured: str, ok: bool) -> None:
-        targets.append(Target(name, goal, measured, None if value is None else ok))
+    def under(name: str, limit: float, value: float | None, unit: str, digits: int, note: str = "") -> None:
+        measured = _fmt(value, digits, f" {unit}") + (f" ({note})" if note and value is not None else "")
+        met = None if value is None else value < limit
+        targets.append(Target(name, f"< {limit:g} {unit}", measured, met))
+
+    def ratio(name: str, least: float, over: float | None, row: str) -> None:
+        rps = (rows.get(row) or {}).get("requests_per_second")
+        value = rps / over if rps is not None and over else None
+        targets.append(
+            Target(name, f"≥ {least} ×", _fmt(value, 2, " ×"), None if value is None else value >= least)
+        )
 
     if throughput:
-        ratio = status / hello if status is not None and hello else None
-        add(
-            "GET status vs bare Flask",
-            f"≥ {FLASK_RATIO} ×",
-            ratio,
-            _fmt(ratio, 2, " ×"),
-            ratio is not None and ratio >= FLASK_RATIO,
-        )
-        ratio = status / prism if status is not None and prism else None
-        add(
-            "GET status vs Prism",
-            f"≥ {PRISM_RATIO} ×",
-            ratio,
-            _fmt(ratio, 2, " ×"),
-            ratio is not None and ratio >= PRISM_RATIO,
-        )
-        status_p99 = (rows.get(STATUS_ENDPOINT) or {}).get("p99_ms")
-        add(
-            "p99, GET status",
-            f"< {P99_MS:g} ms",
-            status_p99,
-            _fmt(status_p99, 1, " ms"),
-            status_p99 is not None and status_p99 < P99_MS,
-        )
-        quiet = rows.get(NO_JOURNAL_STATUS) or {}
-        if quiet.get("requests_per_second") is not None and hello:
-            ratio = quiet["requests_per_second"] / hello
-            add(
-                "GET status vs bare Flask, --no-journal",
-                f"≥ {FLASK_RATIO} ×",
-                ratio,
-                _fmt(ratio, 2, " ×"),
-                ratio >= FLASK_RATIO,
-            )
-            ratio = quiet["requests_per_second"] / prism if prism else None
-            add(
-                "GET status vs Prism, --no-journal",
-                f"≥ {PRISM_RATIO} ×",
-                ratio,
-                _fmt(ratio, 2, " ×"),
-                ratio is not None and ratio >= PRISM_RATIO,
-            )
-            add(
-                "p99, GET status, --no-journal",
-                f"< {P99_MS:g} ms",
-                quiet.get("p99_ms"),
-                _fmt(quiet.get("p99_ms"), 1, " ms"),
-                quiet.get("p99_ms") is not None and quiet["p99_ms"] < P99_MS,
-            )
-        p99s = [row["p99_ms"] for row in rows.values() if row.get("p99_ms") is not None]
-        worst = max(p99s) if p99s else None
-        slowest = max(rows.values(), key=lambda r: r.get("p99_ms") or 0.0)["name"] if p99s else ""
-        add(
-            "p99, every endpoint",
-            f"< {P99_MS:g} ms",
-            worst,
-            f"{_fmt(worst, 1, ' ms')} (worst: {slowest})" if worst is not None else "—",
-            worst is not None and worst < P99_MS,
-        )
-        rss = throughput.get("server_peak_rss_mb")
-        add("server peak RSS", f"< {RSS_MB:g} MB", rss, _fmt(rss, 1, " MB"), rss is not None and rss < RSS_MB)
-        healthy = throughput.get("healthy_s")
-        add(
-            "first healthy response",
-            f"< {HEALTHY_S:g} s",
-            healthy,
-            _fmt(healthy, 3, " s"),
-            healthy is not None and healthy < HEALTHY_S,
-        )
+        ratio("GET status vs bare Flask", FLASK_RATIO, hello, STATUS_ENDPOINT)
+        ratio("GET status vs Prism", PRISM_RATIO, prism, STATUS_ENDPOINT)
+        under("p99, GET status", P99_MS, (rows.get(STATUS_ENDPOINT) or {}).get("p99_ms"), "ms", 1)
+        if NO_JOURNAL_STATUS in rows:
+            ratio("GET status vs bare Flask, --no-journal", FLASK_RATIO, hello, NO_JOURNAL_STATUS)
+            ratio("GET status vs Prism, --no-journal", PRISM_RATIO, prism, NO_JOURNAL_STATUS)
+            under("p99, GET status, --no-journal", P99_MS, rows[NO_JOURNAL_STATUS].get("p99_ms"), "ms", 1)
+        timed = [row for row in rows.values() if row.get("p99_ms") is not None]
+        slowest = max(timed, key=lambda row: row["p99_ms"]) if timed else {}
+        worst = slowest.get("p99_ms")
+        under("p99, every endpoint", P99_MS, worst, "ms", 1, f"worst: {slowest.get('name', '')}")
+        under("server peak RSS", RSS_MB, throughput.get("server_peak_rss_mb"), "MB", 1)
+        under("first healthy response", HEALTHY_S, throughput.get("healthy_s"), "s", 3)
     scale: dict[str, Any] = results.get("scale") or {}
     if scale:
-        n = scale.get("invoices", 0)
-        seed = scale.get("seed_s")
-        add(
-            f"seed {n:,} invoices",
-            f"< {SEED_S:g} s",
-            seed,
-            _fmt(seed, 1, " s"),
-            seed is not None and seed < SEED_S,
-        )
+        under(f"seed {scale.get('invoices', 0):,} invoices", SEED_S, scale.get("seed_s"), "s", 1)
         for key in ("active-invoices", "passive-invoices"):
             item = scale.get(key) or {}
-            seconds = item.get("seconds")
-            add(
-                f"{key} top=100000",
-                f"< {LIST_S:g} s",
-                seconds,
-                f"{_fmt(seconds, 2, ' s')} ({item.get('count', '?')} items)",
-                seconds is not None and seconds < LIST_S,
-            )
-            rss = item.get("peak_rss_mb")
-            add(
-                f"{key} peak RSS",
-                f"< {LIST_RSS_MB:g} MB",
-                rss,
-                _fmt(rss, 1, " MB"),
-                rss is not None and rss < LIST_RSS_MB,
-            )
-        job = scale.get("job_ms")
-        add(
-            "100-document job zip, create → downloaded",
-            f"< {JOB_MS:g} ms",
-            job,
-            _fmt(job, 1, " ms"),
-            job is not None and job < JOB_MS,
-        )
+            count = f"{item.get('count', '?')} items"
+            under(f"{key} top=100000", LIST_S, item.get("seconds"), "s", 2, count)
+            under(f"{key} peak RSS", LIST_RSS_MB, item.get("peak_rss_mb"), "MB", 1)
+        under("100-document job zip, create → downloaded", JOB_MS, scale.get("job_ms"), "ms", 1)
     return targets
 
 
