@@ -19,7 +19,7 @@ from emulator.faults.hook import install as install_faults
 from emulator.journal import models as _journal_models  # noqa: F401  (table before the store)
 from emulator.journal.recorder import install as install_journal
 from emulator.providers import PROVIDERS
-from emulator.providers.base import Provider
+from emulator.providers.base import Provider, provider_for
 from emulator.state import Sandbox
 from emulator.ui import UI_PREFIX, ui_blueprint
 
@@ -61,15 +61,8 @@ def _install_time(app: Flask, sandbox: Sandbox) -> None:
         sandbox.process_due()
 
 
-def _provider_for(path: str, providers: tuple[Provider, ...]) -> Provider | None:
-    for provider in providers:
-        if path == provider.prefix or path.startswith(provider.prefix + "/"):
-            return provider
-    return None
-
-
 def _render(error: SandboxError, providers: tuple[Provider, ...]) -> Response:
-    provider = _provider_for(request.path, providers)
+    provider = provider_for(request.path, providers)
     if provider is not None:
         return provider.render_error(error)
     return render_control_error(error)

@@ -116,19 +116,17 @@ class Sandbox:
         self._save_clock(self.clock)
         return now, self.process_due()
 
-    def process_due(self, *, recheck: bool = False) -> int:
+    def process_due(self) -> int:
         """Run every SDI event and task that fell due, in due order; returns how many happened.
 
         Work a task hands back for after the commit (an HTTP delivery) runs outside the store's
         lock; it may schedule more work that is already due (a retry), so the loop goes on until
         nothing is due.
 
-        The earliest due instant is kept in memory until an event or task is written, so a request
-        with nothing due costs no query. ``recheck`` reads it from the store anyway: what another
-        process sharing the SQLite file scheduled (the ticker rechecks every second).
+        The earliest due instant is kept in memory until an event or task is written (by this
+        process, or by another one sharing the SQLite file: the ticker notices those every second),
+        so a request with nothing due costs no query.
         """
-        if recheck:
-            self._first_due.forget()
         done = 0
         while True:
             valid, first = self._first_due.peek()
@@ -177,7 +175,7 @@ class Sandbox:
                 try:
                     self.settle()
                     self.versions.notice_shared_writes()  # what other processes wrote to the file
-                    self.process_due(recheck=True)
+                    self.process_due()
                 except Exception:  # the ticker must survive; the error is logged
                     log.exception("processing due work failed")
 

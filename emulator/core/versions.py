@@ -124,9 +124,6 @@ class VersionedValue(Generic[T]):
             return False, None
         return True, entry[1]
 
-    def forget(self) -> None:
-        self._entry = None
-
 
 class VersionedCache(Generic[K, T]):
     """Values by key, each kept while the versions of ``tables`` stay as they were when it was

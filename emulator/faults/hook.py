@@ -14,33 +14,14 @@ import logging
 import time
 from collections.abc import Callable
 
-from flask import Flask, Request, Response, g, request
-from sqlalchemy.orm import Session
+from flask import Flask, Response, g, request
 
 from emulator.core.versions import VersionedValue
 from emulator.faults import effects, service
-from emulator.providers.base import Provider
+from emulator.providers.base import Provider, provider_for, tenant_of
 from emulator.state import Sandbox
 
 log = logging.getLogger("fattura_sandbox.faults")
-
-
-def _provider_for(path: str, providers: tuple[Provider, ...]) -> Provider | None:
-    for provider in providers:
-        if path == provider.prefix or path.startswith(provider.prefix + "/"):
-            return provider
-    return None
-
-
-def _tenant(provider: Provider, session: Session, req: Request) -> str | None:
-    tenant_of: Callable[[Session, Request], str | None] | None = getattr(provider, "tenant_of", None)
-    if tenant_of is None:
-        return None
-    try:
-        return tenant_of(session, req)
-    except Exception:
-        log.exception("finding the tenant of %s %s failed", req.method, req.path)
-        return None
 
 
 def install(
@@ -60,7 +41,7 @@ def install(
 
     @app.before_request
     def _inject_fault() -> Response | None:
-        provider = _provider_for(request.path, providers)
+        provider = provider_for(request.path, providers)
         if provider is None:
             return None
         try:
@@ -72,7 +53,7 @@ def install(
                     provider=provider.name,
                     method=request.method,
                     path=request.path[len(provider.prefix) :] or "/",
-                    tenant_of=lambda: _tenant(provider, session, request),
+                    tenant_of=lambda: tenant_of(provider, session, request),
                     now=sandbox.clock.now(),
                     seed=sandbox.config.seed,
                 )

@@ -37,7 +37,7 @@ from emulator.core.clock import WallClock
 from emulator.journal import service
 from emulator.journal.batching import BatchWriter
 from emulator.journal.validation import Contract, RequestFacts, validate_request
-from emulator.providers.base import Provider
+from emulator.providers.base import Provider, provider_for, tenant_of
 from emulator.state import Sandbox
 
 log = logging.getLogger("fattura_sandbox.journal")
@@ -97,7 +97,7 @@ def install(app: Flask, sandbox: Sandbox, providers: tuple[Provider, ...], *, wa
 
     @app.before_request
     def _journal_start() -> None:
-        provider = _provider_for(request.path, providers)
+        provider = provider_for(request.path, providers)
         if provider is None:
             return
         started = time.perf_counter()
@@ -113,13 +113,6 @@ def install(app: Flask, sandbox: Sandbox, providers: tuple[Provider, ...], *, wa
             except Exception:
                 log.exception("journalling %s %s failed", request.method, request.path)
         return response
-
-
-def _provider_for(path: str, providers: tuple[Provider, ...]) -> Provider | None:
-    for provider in providers:
-        if path == provider.prefix or path.startswith(provider.prefix + "/"):
-            return provider
-    return None
 
 
 def _read_request_body(req: Request) -> tuple[bytes | None, int | None]:
@@ -173,7 +166,7 @@ def _entry(session: Session, limit: int, answered: _Answered) -> dict[str, Any]:
         "at": pending.at,
         "real_at": pending.real_at,
         "duration_ms": answered.duration_ms,
-        "tenant": _tenant(session, pending.provider, answered.request),
+        "tenant": tenant_of(pending.provider, session, answered.request),
     }
 
 
@@ -291,17 +284,6 @@ def _fault() -> dict[str, Any] | None:
     """What emulator.faults' hook says answered this request (it sets ``g.fault``)."""
     rule = g.get("fault")
     return None if rule is None else {"rule": rule, "effect": g.get("fault_effect")}
-
-
-def _tenant(session: Session, provider: Provider, req: Request) -> str | None:
-    # Not cached: the same statements on every request keep the sandbox's query counts steady.
-    if provider.tenant_of is None:
-        return None
-    try:
-        return provider.tenant_of(session, req)
-    except Exception:
-        log.exception("finding the tenant of %s %s failed", req.method, req.path)
-        return None
 
 
 def body_view(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -11,6 +12,8 @@ from sqlalchemy.orm import Session
 from emulator.core.errors import SandboxError
 from emulator.sdi.models import SdiInvoice
 from emulator.state import Sandbox
+
+log = logging.getLogger("fattura_sandbox")
 
 
 @dataclass(frozen=True)
@@ -24,3 +27,22 @@ class Provider:
     # The tenant whose credentials the request carries (token, or the credentials of a login call),
     # without side effects; an expired token still names its tenant. Used by the request journal.
     tenant_of: Callable[[Session, Request], str | None] | None = None
+
+
+def provider_for(path: str, providers: tuple[Provider, ...]) -> Provider | None:
+    """The provider mounted at the start of ``path`` (None: the control API, the inspector...)."""
+    for provider in providers:
+        if path == provider.prefix or path.startswith(provider.prefix + "/"):
+            return provider
+    return None
+
+
+def tenant_of(provider: Provider, session: Session, request: Request) -> str | None:
+    """The tenant the request's credentials name; an error finding it is logged, never raised."""
+    if provider.tenant_of is None:
+        return None
+    try:
+        return provider.tenant_of(session, request)
+    except Exception:
+        log.exception("finding the tenant of %s %s failed", request.method, request.path)
+        return None
